@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/recado-sms/recado/internal/sms"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is an open Recado database.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: the one writer connection; PostgreSQL: the pool
+	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool as write
+	q       *queries
+	now     func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// Now is the clock for created/updated times; time.Now when nil.
+	Now func() time.Time
+	// ReadConns is the size of SQLite's read pool; 4 when zero.
+	ReadConns int
+	// MaxConns bounds PostgreSQL's pool; 16 when zero.
+	MaxConns int
+}
+
+// Open connects to the database named by dsn and applies pending migrations.
+// A dsn starting with postgres:// or postgresql:// is PostgreSQL; anything
+// else is a SQLite file path (created with its folder when missing).
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	db, err := Connect(ctx, dsn, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Connect opens the pools without migrating, for `recado migrate` and tools.
+func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	db := &DB{now: func() time.Time { return opts.Now().UTC() }}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db.dialect = Postgres
+		db.write, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		n := opts.MaxConns
+		if n == 0 {
+			n = 16
+		}
+		db.write.SetMaxOpenConns(n)
+		db.write.SetMaxIdleConns(n)
+		db.read = db.write
+	} else {
+		db.dialect = SQLite
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
+			return nil, fmt.Errorf("store: create data folder: %w", err)
+		}
+		db.write, err = sql.Open("sqlite", sqliteDSN(dsn, false))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		// One writer: SQLite allows one at a time, and a single connection
+		// queues writers in Go instead of failing them with SQLITE_BUSY.
+		db.write.SetMaxOpenConns(1)
+		db.write.SetConnMaxLifetime(0)
+		db.write.SetConnMaxIdleTime(0)
+		db.read, err = sql.Open("sqlite", sqliteDSN(dsn, true))
+		if err != nil {
+			db.write.Close()
+			return nil, fmt.Errorf("store: open sqlite reader: %w", err)
+		}
+		n := opts.ReadConns
+		if n == 0 {
+			n = max(4, runtime.NumCPU())
+		}
+		db.read.SetMaxOpenConns(n)
+		db.read.SetMaxIdleConns(n)
+	}
+	db.q = newQueries(db.dialect)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.write.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", db.dialect, err)
+	}
+	return db, nil
+}
+
+// sqliteDSN builds modernc's DSN: WAL, normal sync (durable across process
+// crashes; WAL's checkpoint protects against torn writes), a busy timeout, and
+// foreign keys on. Readers are query-only.
+func sqliteDSN(path string, readOnly bool) string {
+	v := url.Values{}
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "cache_size(-32000)")
+	if readOnly {
+		v.Add("_pragma", "query_only(1)")
+	} else {
+		v.Add("_txlock", "immediate")
+	}
+	v.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + v.Encode()
+}
+
+// Dialect tells which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Writer is the pool for writes and transactions; the queue shares it.
+func (db *DB) Writer() *sql.DB { return db.write }
+
+// Reader is the pool for reads that may lag a committed write by nothing
+// (WAL readers see every committed transaction).
+func (db *DB) Reader() *sql.DB { return db.read }
+
+// Now is the store's clock, in UTC.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Close closes the pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil && db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return &sms.Error{Kind: sms.KindUnavailable, Message: "database unreachable", Err: err}
+	}
+	return nil
+}
+
+// Migrate applies the pending schema migrations of the dialect. On
+// PostgreSQL a session lock keeps several instances starting at once from
+// migrating twice.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus lists each migration and whether it is applied.
+func (db *DB) MigrationStatus(ctx context.Context) ([]*goose.MigrationStatus, error) {
+	p, err := db.migrator()
+	if err != nil {
+		return nil, err
+	}
+	return p.Status(ctx)
+}
+
+func (db *DB) migrator() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.dialect))
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.dialect == Postgres {
+		gd = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, db.write, sub, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// InTx runs fn in a transaction on the writer and commits it when fn returns
+// nil; otherwise, or on panic, it rolls back.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wrapDBErr("begin", err)
+	}
+	tx := &Tx{Tx: sqlTx, db: db}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return wrapDBErr("commit", err)
+	}
+	return nil
+}
+
+// Tx is a transaction on the writer. Its *sql.Tx is exposed so that the queue
+// can enqueue jobs that commit, or roll back, with the rows they are about.
+type Tx struct {
+	*sql.Tx
+	db *DB
+}
+
+// wrapDBErr gives a database failure context and the kind "unavailable" when
+// the database is not reachable, so callers can answer 503 and retry.
+func wrapDBErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sms.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || isConnErr(err) {
+		return &sms.Error{Kind: sms.KindUnavailable, Message: "store: " + op + ": database unavailable", Err: err}
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+func isConnErr(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "connection refused") || strings.Contains(s, "broken pipe") ||
+		strings.Contains(s, "database is locked") || strings.Contains(s, "the database system is")
+}

@@ -1,0 +1,52 @@
+package store
+
+// queries holds every SQL statement the store runs, by name. The dialect
+// files fill in those that differ; newQueries adds the common ones and turns
+// their $N placeholders into the dialect's.
+type queries struct {
+	// Differ by dialect (sql_sqlite.go, sql_postgres.go).
+	insertMessages           string
+	insertEvents             string
+	bumpContactStats         string
+	saveMessages             string
+	lockBatchMessages        string
+	lockMessagesByRef        string
+	lockMessagesByProviderID string
+	lockMessage              string
+	messagesByRef            string
+	stateInJSON              string
+	claimBatch               string
+	searchContacts           string
+	forUpdate                string
+
+	// Common.
+	getMessage    string
+	messageEvents string
+	countByState  string
+	deleteMessage string
+	createBatch   string
+	batchLease    string
+	releaseBatch  string
+}
+
+func newQueries(d Dialect) *queries {
+	var q queries
+	if d == SQLite {
+		q = sqliteQueries
+	} else {
+		q = postgresQueries
+	}
+	q.getMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = $1`
+	q.messageEvents = `SELECT id, message_id, state, at, source, detail FROM message_events WHERE message_id = $1 ORDER BY id`
+	q.countByState = `SELECT state, count(*) FROM messages GROUP BY state`
+	q.deleteMessage = `DELETE FROM messages WHERE id = $1`
+	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`
+	q.batchLease = `SELECT lease_until FROM send_batches WHERE id = $1`
+	q.releaseBatch = `UPDATE send_batches SET lease_until = NULL WHERE id = $1`
+
+	for _, p := range []*string{&q.getMessage, &q.messageEvents, &q.countByState, &q.deleteMessage,
+		&q.createBatch, &q.batchLease, &q.releaseBatch} {
+		*p = d.rebind(*p)
+	}
+	return &q
+}

@@ -1,0 +1,75 @@
+package store
+
+// postgresQueries are the statements that PostgreSQL says its own way. Bulk
+// statements take one JSON array argument and read it with
+// json_to_recordset; "lock" queries take row locks with FOR UPDATE, so that
+// several Recado instances never apply two changes to one message at once.
+var postgresQueries = queries{
+	insertMessages: `
+INSERT INTO messages (contact_id, phone, body, direction, kind, state, provider, reference, segments,
+                      encoding, cost, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
+SELECT coalesce(j.contact_id, (SELECT c.id FROM contacts c WHERE c.phone = j.phone)),
+       j.phone, j.body, 'outbound', j.kind, j.state, j.provider, j.reference, j.segments, j.encoding,
+       j.cost, j.batch_id, j.campaign_id, j.template_id, j.created_by, $2, $2
+FROM json_to_recordset($1::json) AS j(contact_id bigint, phone text, body text, kind text, state text,
+     provider text, reference text, segments int, encoding text, cost bigint, batch_id bigint,
+     campaign_id bigint, template_id bigint, created_by bigint)
+RETURNING id, reference, contact_id`,
+
+	insertEvents: `
+INSERT INTO message_events (message_id, state, at, source, detail)
+SELECT j.m, j.s, j.a, j.o, coalesce(j.d, '')
+FROM json_to_recordset($1::json) AS j(m bigint, s text, a timestamptz, o text, d text)`,
+
+	bumpContactStats: `
+UPDATE contacts
+SET sms_total = sms_total + j.t,
+    sms_sent = sms_sent + j.s,
+    sms_received = sms_received + j.r,
+    last_sms_at = CASE WHEN j.t + j.r > 0 THEN $2 ELSE last_sms_at END,
+    updated_at = $2
+FROM json_to_recordset($1::json) AS j(id bigint, t int, s int, r int)
+WHERE contacts.id = j.id`,
+
+	saveMessages: `
+UPDATE messages
+SET state = j.state,
+    provider_message_id = j.pmid,
+    provider_job_id = j.pjid,
+    error_code = j.ecode,
+    error_text = j.etext,
+    cost = j.cost,
+    attempts = j.attempts,
+    next_attempt_at = j.next,
+    sent_at = j.sent,
+    delivered_at = j.delivered,
+    updated_at = j.updated
+FROM json_to_recordset($1::json) AS j(id bigint, "from" text, state text, pmid text, pjid text,
+     ecode text, etext text, cost bigint, attempts int, next timestamptz, sent timestamptz,
+     delivered timestamptz, updated timestamptz)
+WHERE messages.id = j.id AND messages.state = j."from"`,
+
+	lockBatchMessages: `SELECT ` + messageColumns + ` FROM messages
+WHERE batch_id = $1 AND state IN (SELECT json_array_elements_text($2::json)) ORDER BY id FOR UPDATE`,
+
+	lockMessagesByRef: `SELECT ` + messageColumns + ` FROM messages
+WHERE reference IN (SELECT json_array_elements_text($1::json)) ORDER BY id FOR UPDATE`,
+
+	lockMessagesByProviderID: `SELECT ` + messageColumns + ` FROM messages
+WHERE provider = $1 AND provider_message_id IN (SELECT json_array_elements_text($2::json)) ORDER BY id FOR UPDATE`,
+
+	lockMessage: `SELECT ` + messageColumns + ` FROM messages WHERE id = $1 FOR UPDATE`,
+
+	messagesByRef: `SELECT ` + messageColumns + ` FROM messages
+WHERE reference IN (SELECT json_array_elements_text($1::json))`,
+
+	stateInJSON: `state IN (SELECT json_array_elements_text($?::json))`,
+
+	claimBatch: `
+UPDATE send_batches SET attempts = attempts + 1, lease_until = $2
+WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3)
+RETURNING id, provider, reference, attempts`,
+
+	searchContacts: `(name ILIKE $? OR phone LIKE $?)`,
+	forUpdate:      ` FOR UPDATE`,
+}

@@ -1,0 +1,74 @@
+package store
+
+// sqliteQueries are the statements that SQLite says its own way. Bulk
+// statements take one JSON array argument and read it with json_each, so a
+// batch of any size is one prepared statement. SQLite has no row locks: its
+// single writer connection serialises transactions, so "lock" queries are
+// plain selects.
+var sqliteQueries = queries{
+	insertMessages: `
+INSERT INTO messages (contact_id, phone, body, direction, kind, state, provider, reference, segments,
+                      encoding, cost, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
+SELECT coalesce(j.value->>'contact_id', (SELECT c.id FROM contacts c WHERE c.phone = j.value->>'phone')),
+       j.value->>'phone', j.value->>'body', 'outbound', j.value->>'kind', j.value->>'state',
+       j.value->>'provider', j.value->>'reference', j.value->>'segments', j.value->>'encoding',
+       j.value->>'cost', j.value->>'batch_id', j.value->>'campaign_id', j.value->>'template_id',
+       j.value->>'created_by', ?2, ?2
+FROM json_each(?1) AS j
+RETURNING id, reference, contact_id`,
+
+	insertEvents: `
+INSERT INTO message_events (message_id, state, at, source, detail)
+SELECT j.value->>'m', j.value->>'s', j.value->>'a', j.value->>'o', coalesce(j.value->>'d', '')
+FROM json_each(?1) AS j`,
+
+	bumpContactStats: `
+UPDATE contacts
+SET sms_total = sms_total + (j.value->>'t'),
+    sms_sent = sms_sent + (j.value->>'s'),
+    sms_received = sms_received + (j.value->>'r'),
+    last_sms_at = CASE WHEN (j.value->>'t') + (j.value->>'r') > 0 THEN ?2 ELSE last_sms_at END,
+    updated_at = ?2
+FROM json_each(?1) AS j
+WHERE contacts.id = j.value->>'id'`,
+
+	saveMessages: `
+UPDATE messages
+SET state = j.value->>'state',
+    provider_message_id = j.value->>'pmid',
+    provider_job_id = j.value->>'pjid',
+    error_code = j.value->>'ecode',
+    error_text = j.value->>'etext',
+    cost = j.value->>'cost',
+    attempts = j.value->>'attempts',
+    next_attempt_at = j.value->>'next',
+    sent_at = j.value->>'sent',
+    delivered_at = j.value->>'delivered',
+    updated_at = j.value->>'updated'
+FROM json_each(?1) AS j
+WHERE messages.id = j.value->>'id' AND messages.state = j.value->>'from'`,
+
+	lockBatchMessages: `SELECT ` + messageColumns + ` FROM messages
+WHERE batch_id = ?1 AND state IN (SELECT value FROM json_each(?2)) ORDER BY id`,
+
+	lockMessagesByRef: `SELECT ` + messageColumns + ` FROM messages
+WHERE reference IN (SELECT value FROM json_each(?1))`,
+
+	lockMessagesByProviderID: `SELECT ` + messageColumns + ` FROM messages
+WHERE provider = ?1 AND provider_message_id IN (SELECT value FROM json_each(?2))`,
+
+	lockMessage: `SELECT ` + messageColumns + ` FROM messages WHERE id = ?1`,
+
+	messagesByRef: `SELECT ` + messageColumns + ` FROM messages
+WHERE reference IN (SELECT value FROM json_each(?1))`,
+
+	stateInJSON: `state IN (SELECT value FROM json_each($?))`,
+
+	claimBatch: `
+UPDATE send_batches SET attempts = attempts + 1, lease_until = ?2
+WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?3)
+RETURNING id, provider, reference, attempts`,
+
+	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
+	forUpdate:      ``,
+}
