@@ -199,3 +199,31 @@ func (db *DB) ListContacts(ctx context.Context, f ContactFilter) ([]sms.Contact,
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// ContactsForSend returns the contacts with the given ids or phones, in one
+// query, for checks before sending (deceased, opted out).
+func (db *DB) ContactsForSend(ctx context.Context, ids []int64, phones []string) ([]sms.Contact, error) {
+	if len(ids) == 0 && len(phones) == 0 {
+		return nil, nil
+	}
+	if ids == nil {
+		ids = []int64{}
+	}
+	if phones == nil {
+		phones = []string{}
+	}
+	rows, err := db.read.QueryContext(ctx, db.q.contactsForSend, jsonArray(ids), jsonArray(phones))
+	if err != nil {
+		return nil, wrapDBErr("contacts for send", err)
+	}
+	defer rows.Close()
+	var out []sms.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: contacts for send: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrapDBErr("contacts for send", rows.Err())
+}

@@ -18,6 +18,7 @@ type queries struct {
 	claimBatch               string
 	searchContacts           string
 	forUpdate                string
+	contactsForSend          string
 
 	// Common.
 	getMessage    string

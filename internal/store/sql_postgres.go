@@ -72,4 +72,7 @@ RETURNING id, provider, reference, attempts`,
 
 	searchContacts: `(name ILIKE $? OR phone LIKE $?)`,
 	forUpdate:      ` FOR UPDATE`,
+
+	contactsForSend: `SELECT ` + contactColumns + ` FROM contacts
+WHERE id IN (SELECT json_array_elements_text($1::json)::bigint) OR phone IN (SELECT json_array_elements_text($2::json))`,
 }

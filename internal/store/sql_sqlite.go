@@ -71,4 +71,7 @@ RETURNING id, provider, reference, attempts`,
 
 	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
 	forUpdate:      ``,
+
+	contactsForSend: `SELECT ` + contactColumns + ` FROM contacts
+WHERE id IN (SELECT value FROM json_each(?1)) OR phone IN (SELECT value FROM json_each(?2))`,
 }

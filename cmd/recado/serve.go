@@ -1,0 +1,45 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/recado-sms/recado/internal/app"
+)
+
+func newServe(g *globals) *cobra.Command {
+	var cfg app.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Recado: the HTTP API and the send queue",
+		Long: `Runs the REST API (/api/v1, documented at /api/docs), health checks (/healthz,
+/readyz), Prometheus metrics (/metrics) and the workers that send queued messages.
+
+On a new database it creates the manager "admin" and prints its password and an API
+token once (or takes them from RECADO_ADMIN_PASSWORD and RECADO_BOOTSTRAP_TOKEN), and
+configures the mock provider so that everything works with no provider account.
+
+SIGINT or SIGTERM stops it gracefully: it stops taking work, finishes what is in
+flight, and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			cfg.DataDir, cfg.DatabaseURL, cfg.SecretKey = g.dataDir, g.databaseURL, g.secretKey
+			cfg.AdminPassword = g.getenv("RECADO_ADMIN_PASSWORD")
+			cfg.BootstrapToken = g.getenv("RECADO_BOOTSTRAP_TOKEN")
+			cfg.Version, cfg.Logger, cfg.Out = version, log, g.stdout
+			a, err := app.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", envOr(g.getenv, "RECADO_ADDR", "127.0.0.1:8080"), "address to listen on (RECADO_ADDR)")
+	f.StringVar(&cfg.PublicURL, "public-url", g.getenv("RECADO_PUBLIC_URL"), "Recado's public base URL, used in the webhook URLs given to providers (RECADO_PUBLIC_URL)")
+	return cmd
+}

@@ -1,0 +1,192 @@
+// Package dispatch is Recado's one send path. The API, the composer and
+// campaigns all hand messages to Dispatcher.Submit, which stores them queued
+// and enqueues their work in the same transaction; the queue's workers then
+// hand batches to providers and record every outcome; ApplyStatuses takes
+// every later report (webhooks, polls, the mock's timers).
+//
+// Nothing is lost and nothing is sent twice:
+//   - a message and its job commit together, or neither does;
+//   - a batch is sent by one worker at a time (a lease on its row), so a job
+//     rescued while its first run is alive waits instead of sending again;
+//   - each attempt carries its own request reference and every message its
+//     unique reference, and before sending a batch again the worker asks the
+//     provider what it already accepted (Provider.Lookup), so a crash or a
+//     timeout between the provider's answer and our write is reconciled, not
+//     repeated;
+//   - states only move forward (sms.CanTransition), so repeated or late
+//     reports change nothing.
+package dispatch
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/recado-sms/recado/internal/metrics"
+	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/store"
+)
+
+// Config tunes the pipeline. Zero fields take the defaults in parentheses.
+type Config struct {
+	// Retry is the wait before each retry of a batch that failed for a
+	// temporary reason (60 s, 180 s, 600 s, 1800 s). After the last, the
+	// batch's messages fail with the last error kept.
+	Retry []time.Duration
+	// SendTimeout bounds one send attempt, the provider call included (2 min).
+	SendTimeout time.Duration
+	// Workers is how many batches are sent at once (4).
+	Workers int
+	// PollInterval is how often idle workers look for new jobs that another
+	// process enqueued (200 ms); jobs enqueued by this process start at once.
+	PollInterval time.Duration
+	// Region is the default region for phone numbers without a country code
+	// ("BR").
+	Region string
+	// MaxBody is the longest body accepted, in characters (1600).
+	MaxBody int
+	// Rand is the source of message references (crypto/rand).
+	Rand io.Reader
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	if len(c.Retry) == 0 {
+		c.Retry = []time.Duration{60 * time.Second, 180 * time.Second, 600 * time.Second, 1800 * time.Second}
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = 2 * time.Minute
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 200 * time.Millisecond
+	}
+	if c.Region == "" {
+		c.Region = "BR"
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = 1600
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Dispatcher owns the queue and the send path.
+type Dispatcher struct {
+	db        *store.DB
+	providers *providers.Service
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	cfg       Config
+	river     *river.Client[*sql.Tx]
+	refs      *refSource
+}
+
+// New prepares the queue on db (applying the queue's own migrations) and
+// returns a Dispatcher. Call Start to run its workers; without Start it
+// still enqueues, for processes that only accept work.
+func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Metrics, log *slog.Logger, cfg Config) (*Dispatcher, error) {
+	cfg.defaults()
+	d := &Dispatcher{db: db, providers: ps, metrics: m, log: log, cfg: cfg, refs: newRefSource(cfg.Rand)}
+	driver := riverDriver(db)
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("dispatch: queue migrations: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &sendWorker{d: d})
+	lease := cfg.SendTimeout + 30*time.Second
+	d.river, err = river.NewClient(driver, &river.Config{
+		Logger:               quiet(log),
+		Workers:              workers,
+		Queues:               map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}},
+		JobTimeout:           cfg.SendTimeout,
+		RescueStuckJobsAfter: lease + 30*time.Second,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        10 * time.Millisecond,
+		// Completed jobs are only bookkeeping: the messages keep the history.
+		CompletedJobRetentionPeriod: time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: queue client: %w", err)
+	}
+	return d, nil
+}
+
+// riverDriver gives River the writer pool: on SQLite its one connection, so
+// the queue's writes queue behind ours instead of failing as busy.
+func riverDriver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect() == store.SQLite {
+		return riversqlite.New(db.Writer())
+	}
+	return riverdatabasesql.New(db.Writer())
+}
+
+// quiet keeps River's own logging to warnings and above: its info lines
+// are about its internals, not about messages.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{log.Handler(), slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// Start runs the workers until Stop.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	if err := d.river.Start(ctx); err != nil {
+		return fmt.Errorf("dispatch: start queue: %w", err)
+	}
+	return nil
+}
+
+// Stop stops taking jobs and waits for those running to finish, until ctx
+// ends; then it cancels them (their batches are leased and will be
+// reconciled when the jobs are rescued).
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	err := d.river.Stop(ctx)
+	if err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return d.river.StopAndCancel(stopCtx)
+	}
+	return nil
+}
+
+// Healthy reports whether the queue can reach its database.
+func (d *Dispatcher) Healthy(ctx context.Context) error {
+	_, err := d.QueueDepth(ctx)
+	return err
+}
+
+// QueueDepth counts jobs waiting to run (available, scheduled, retryable).
+func (d *Dispatcher) QueueDepth(ctx context.Context) (float64, error) {
+	var n float64
+	err := d.db.Reader().QueryRowContext(ctx,
+		`SELECT count(*) FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: queue depth: %w", err)
+	}
+	return n, nil
+}

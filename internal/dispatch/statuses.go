@@ -1,0 +1,123 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
+)
+
+// ApplyStatuses applies later reports about messages of a provider, in one
+// transaction, and returns once they are stored. Reports that come late (a
+// "sent" after "delivered"), repeat, or name no known message change nothing.
+// It is the provider.StatusSink every provider reports to.
+func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, source sms.Source, updates []provider.StatusUpdate) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	var applied, stale, unknown int
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		applied, stale, unknown = 0, 0, 0
+		var ids, refs []string
+		for _, u := range updates {
+			if u.ProviderMessageID != "" {
+				ids = append(ids, u.ProviderMessageID)
+			}
+			if u.Reference != "" {
+				refs = append(refs, u.Reference)
+			}
+		}
+		byID, err := tx.LockMessagesByProviderID(ctx, providerName, ids)
+		if err != nil {
+			return err
+		}
+		byRef, err := tx.LockMessagesByRef(ctx, refs)
+		if err != nil {
+			return err
+		}
+		type entry struct {
+			m    *sms.Message
+			from sms.State
+		}
+		index := map[int64]*entry{}
+		pmid, ref := map[string]*entry{}, map[string]*entry{}
+		for _, list := range [][]sms.Message{byID, byRef} {
+			for i := range list {
+				m := list[i]
+				if m.Provider != providerName {
+					continue // a reference from another provider's message: not ours to change
+				}
+				e, ok := index[m.ID]
+				if !ok {
+					e = &entry{m: &m, from: m.State}
+					index[m.ID] = e
+				}
+				if m.ProviderMessageID != "" {
+					pmid[m.ProviderMessageID] = e
+				}
+				ref[m.Reference] = e
+			}
+		}
+		var evs []sms.Event
+		changed := map[int64]bool{}
+		for _, u := range updates {
+			e := pmid[u.ProviderMessageID]
+			if e == nil {
+				e = ref[u.Reference]
+			}
+			if e == nil {
+				unknown++
+				continue
+			}
+			m := e.m
+			if m.ProviderMessageID == "" && u.ProviderMessageID != "" {
+				m.ProviderMessageID = u.ProviderMessageID
+				changed[m.ID] = true
+			}
+			at := u.At
+			if at.IsZero() {
+				at = d.cfg.Now()
+			}
+			detail := u.Detail
+			if u.ErrorText != "" {
+				detail = u.ErrorText
+			}
+			ev, err := m.Transition(u.State, at.UTC(), source, detail)
+			if err != nil {
+				if errors.Is(err, sms.ErrStale) {
+					stale++
+					continue
+				}
+				return err
+			}
+			if u.ErrorCode != "" || u.ErrorText != "" {
+				m.ErrorCode, m.ErrorText = u.ErrorCode, truncate(u.ErrorText, 500)
+			}
+			if u.State.Failure() {
+				m.Cost = 0
+			}
+			evs = append(evs, ev)
+			changed[m.ID] = true
+			applied++
+		}
+		ups := make([]store.MessageUpdate, 0, len(changed))
+		for id := range changed {
+			e := index[id]
+			ups = append(ups, store.MessageUpdate{Message: *e.m, From: e.from})
+		}
+		return tx.SaveMessages(ctx, ups, evs)
+	})
+	if err != nil {
+		return fmt.Errorf("dispatch: apply statuses: %w", err)
+	}
+	d.metrics.Statuses(providerName, string(source), "applied", applied)
+	d.metrics.Statuses(providerName, string(source), "stale", stale)
+	d.metrics.Statuses(providerName, string(source), "unknown", unknown)
+	if unknown > 0 {
+		d.log.Info("status reports for unknown messages ignored", "provider", providerName, "count", unknown)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+
+	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
+)
+
+// Request asks for one outbound message. To or ContactID (or both) name the
+// recipient; To wins when both are given.
+type Request struct {
+	To         string
+	ContactID  *int64
+	Body       string
+	Provider   string          // name; the default provider when empty
+	Kind       sms.MessageKind // marketing when empty
+	Reference  string          // the caller's unique reference; generated when empty
+	SendAt     *time.Time      // not before this time; now when nil
+	CampaignID *int64
+	TemplateID *int64
+	CreatedBy  *int64
+}
+
+// MaxBatch is the most messages one Submit takes.
+const MaxBatch = 1000
+
+var validReference = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$`)
+
+// prepared is a validated request with what Submit worked out for it.
+type prepared struct {
+	store.NewMessage
+	sendAt *time.Time
+}
+
+// Submit validates requests, stores them as queued messages and enqueues
+// their sending, all in one transaction: either every message is accepted or
+// none is, and the error lists each bad field by its position
+// ("messages[3].to" for the fourth). It returns the stored messages in the
+// order given.
+func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message, error) {
+	if len(reqs) == 0 {
+		return nil, sms.Invalid("no messages", sms.FieldError{Field: "messages", Message: "at least one message is required"})
+	}
+	if len(reqs) > MaxBatch {
+		return nil, sms.Invalid("too many messages", sms.FieldError{Field: "messages",
+			Message: fmt.Sprintf("at most %d messages per request, got %d", MaxBatch, len(reqs))})
+	}
+	field := func(i int, name string) string {
+		if len(reqs) == 1 {
+			return name
+		}
+		return fmt.Sprintf("messages[%d].%s", i, name)
+	}
+	var bad []sms.FieldError
+	preps := make([]prepared, len(reqs))
+	type live struct {
+		p   provider.Provider
+		rec store.ProviderRecord
+	}
+	provs := map[string]live{}
+	var contactIDs []int64
+	var phones []string
+	seenRef := map[string]int{}
+	for i, r := range reqs {
+		p := &preps[i]
+		p.sendAt = r.SendAt
+		p.ContactID, p.CampaignID, p.TemplateID, p.CreatedBy = r.ContactID, r.CampaignID, r.TemplateID, r.CreatedBy
+		p.State = sms.StateQueued
+		p.Kind = r.Kind
+		if p.Kind == "" {
+			p.Kind = sms.Marketing
+		}
+		if !p.Kind.Valid() {
+			bad = append(bad, sms.FieldError{Field: field(i, "kind"), Message: "must be marketing or transactional", Value: string(r.Kind)})
+		}
+		if strings.TrimSpace(r.Body) == "" {
+			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: "must not be empty"})
+		} else if n := utf8.RuneCountInString(r.Body); n > d.cfg.MaxBody {
+			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: fmt.Sprintf("at most %d characters, got %d", d.cfg.MaxBody, n)})
+		} else if !utf8.ValidString(r.Body) {
+			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: "must be valid UTF-8"})
+		}
+		p.Body = r.Body
+		seg := sms.Segments(r.Body)
+		p.Segments, p.Encoding = seg.Segments, seg.Encoding
+		switch {
+		case r.To != "":
+			ph, err := sms.NormalizePhone(r.To, d.cfg.Region)
+			if err != nil {
+				bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: errMessage(err), Value: r.To})
+			} else {
+				p.Phone = ph.E164
+				phones = append(phones, ph.E164)
+			}
+		case r.ContactID == nil:
+			bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: "a phone number or a contact_id is required"})
+		}
+		if r.ContactID != nil {
+			contactIDs = append(contactIDs, *r.ContactID)
+		}
+		if r.Reference != "" {
+			if !validReference.MatchString(r.Reference) {
+				bad = append(bad, sms.FieldError{Field: field(i, "reference"), Message: "1 to 100 letters, digits, '.', '_', ':' or '-'", Value: r.Reference})
+			} else if j, dup := seenRef[r.Reference]; dup {
+				bad = append(bad, sms.FieldError{Field: field(i, "reference"), Message: fmt.Sprintf("same reference as message %d", j), Value: r.Reference})
+			}
+			seenRef[r.Reference] = i
+			p.Reference = r.Reference
+		} else {
+			p.Reference = d.refs.next("rc")
+		}
+		lp, ok := provs[r.Provider]
+		if !ok {
+			pv, rec, err := d.providers.Get(ctx, r.Provider)
+			if err != nil && sms.KindOf(err) != sms.KindNotFound && sms.KindOf(err) != sms.KindConflict {
+				return nil, err
+			}
+			if err != nil {
+				bad = append(bad, sms.FieldError{Field: field(i, "provider"), Message: errMessage(err), Value: r.Provider})
+				continue
+			}
+			lp = live{pv, rec}
+			provs[r.Provider] = lp
+		}
+		if lp.p == nil {
+			continue
+		}
+		p.Provider = lp.rec.Name
+		p.Cost = lp.rec.CostPerSegment.Times(p.Segments)
+	}
+	// Contacts: fill phones from contacts, refuse the deceased and opted out.
+	if len(bad) == 0 && (len(contactIDs) > 0 || len(phones) > 0) {
+		cs, err := d.db.ContactsForSend(ctx, contactIDs, phones)
+		if err != nil {
+			return nil, err
+		}
+		byID, byPhone := map[int64]*sms.Contact{}, map[string]*sms.Contact{}
+		for i := range cs {
+			byID[cs[i].ID], byPhone[cs[i].Phone] = &cs[i], &cs[i]
+		}
+		for i := range preps {
+			p := &preps[i]
+			var c *sms.Contact
+			if p.ContactID != nil {
+				if c = byID[*p.ContactID]; c == nil {
+					bad = append(bad, sms.FieldError{Field: field(i, "contact_id"), Message: "no such contact", Value: *p.ContactID})
+					continue
+				}
+				if p.Phone == "" {
+					p.Phone = c.Phone
+				}
+			} else {
+				c = byPhone[p.Phone]
+			}
+			if c != nil {
+				if err := c.Sendable(p.Kind); err != nil {
+					bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: errMessage(err), Value: p.Phone})
+				}
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, sms.Invalid("the request has invalid messages", bad...)
+	}
+
+	// Group by provider and cut into the provider's batch size; messages with
+	// another send time go in batches of their own.
+	type groupKey struct {
+		provider string
+		sendAt   time.Time
+	}
+	groups := map[groupKey][]int{}
+	var order []groupKey
+	for i, p := range preps {
+		k := groupKey{provider: p.Provider}
+		if p.sendAt != nil {
+			k.sendAt = p.sendAt.UTC()
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	out := make([]sms.Message, len(preps))
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var jobs []river.InsertManyParams
+		for _, k := range order {
+			maxBatch := 1
+			for _, lp := range provs {
+				if lp.rec.Name == k.provider {
+					maxBatch = max(1, lp.p.Limits().MaxBatch)
+				}
+			}
+			for idx := range chunk(groups[k], maxBatch) {
+				batchID, err := tx.CreateBatch(ctx, k.provider, d.refs.next("rb"))
+				if err != nil {
+					return err
+				}
+				msgs := make([]store.NewMessage, len(idx))
+				for j, i := range idx {
+					msgs[j] = preps[i].NewMessage
+					msgs[j].BatchID = &batchID
+				}
+				stored, err := tx.InsertMessages(ctx, msgs, sms.SourceAPI)
+				if err != nil {
+					return err
+				}
+				for j, i := range idx {
+					out[i] = stored[j]
+				}
+				opts := &river.InsertOpts{}
+				if !k.sendAt.IsZero() {
+					opts.ScheduledAt = k.sendAt
+				}
+				jobs = append(jobs, river.InsertManyParams{Args: SendArgs{BatchID: batchID}, InsertOpts: opts})
+			}
+		}
+		if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
+			return fmt.Errorf("dispatch: enqueue: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// chunk yields the positions of s in pieces of at most n.
+func chunk(s []int, n int) func(func([]int) bool) {
+	return func(yield func([]int) bool) {
+		for len(s) > 0 {
+			k := min(n, len(s))
+			if !yield(s[:k]) {
+				return
+			}
+			s = s[k:]
+		}
+	}
+}
+
+// errMessage is the user-facing text of a domain error.
+func errMessage(err error) string {
+	if e, ok := err.(*sms.Error); ok && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// Cancel cancels a message that has not reached the provider yet.
+func (d *Dispatcher) Cancel(ctx context.Context, id int64, by string) (sms.Message, error) {
+	var m sms.Message
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		m, err = tx.LockMessage(ctx, id)
+		if err != nil {
+			return err
+		}
+		from := m.State
+		ev, err := m.Transition(sms.StateCanceled, d.cfg.Now(), sms.SourceAPI, by)
+		if err != nil {
+			return sms.Errorf(sms.KindConflict, "message %d is %s and can no longer be canceled", id, from)
+		}
+		return tx.SaveMessages(ctx, []store.MessageUpdate{{Message: m, From: from}}, []sms.Event{ev})
+	})
+	return m, err
+}
