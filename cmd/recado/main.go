@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -74,6 +76,20 @@ Every flag can also be set in the environment: --data is RECADO_DATA, and so on.
 	g.secretKey = getenv("RECADO_SECRET_KEY")
 	root.AddCommand(newServe(g), newMigrate(g), newUser(g), newToken(g), newSend(g), newVersion(g))
 	return root
+}
+
+func envDuration(getenv env, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envInt(getenv env, name string, def int) int {
+	if n, err := strconv.Atoi(getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 func envOr(getenv env, name, def string) string {

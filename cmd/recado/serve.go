@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/recado-sms/recado/internal/app"
@@ -41,5 +43,7 @@ flight, and exits 0.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", envOr(g.getenv, "RECADO_ADDR", "127.0.0.1:8080"), "address to listen on (RECADO_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", g.getenv("RECADO_PUBLIC_URL"), "Recado's public base URL, used in the webhook URLs given to providers (RECADO_PUBLIC_URL)")
+	f.DurationVar(&cfg.Dispatch.SendTimeout, "send-timeout", envDuration(g.getenv, "RECADO_SEND_TIMEOUT", 2*time.Minute), "how long one send attempt to a provider may take; a batch whose worker died is sent again after about this long (RECADO_SEND_TIMEOUT)")
+	f.IntVar(&cfg.Dispatch.Workers, "workers", envInt(g.getenv, "RECADO_WORKERS", 4), "batches sent at once (RECADO_WORKERS)")
 	return cmd
 }

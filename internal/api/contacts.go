@@ -42,7 +42,7 @@ func (s *Server) registerContacts() {
 	create := op("create-contact", http.MethodPost, "/contacts", "Create a contact", auth.ContactsWrite, "Contacts")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, create, func(ctx context.Context, in *struct {
-		idemHeader
+		IdemHeader
 		Body ContactBody
 	}) (*contactOutput, error) {
 		c, err := s.Contacts.Create(ctx, in.Body.input())
@@ -74,7 +74,7 @@ func (s *Server) registerContacts() {
 		})
 
 	huma.Register(s.api, op("get-contact", http.MethodGet, "/contacts/{id}", "Get a contact with its SMS statistics", auth.ContactsRead, "Contacts"),
-		func(ctx context.Context, in *idInput) (*contactOutput, error) {
+		func(ctx context.Context, in *IDParam) (*contactOutput, error) {
 			c, err := s.DB.GetContact(ctx, in.ID)
 			if err != nil {
 				return nil, s.problem(err)
@@ -84,7 +84,7 @@ func (s *Server) registerContacts() {
 
 	huma.Register(s.api, op("update-contact", http.MethodPatch, "/contacts/{id}", "Change a contact", auth.ContactsWrite, "Contacts"),
 		func(ctx context.Context, in *struct {
-			idInput
+			IDParam
 			Body ContactBody
 		}) (*contactOutput, error) {
 			c, err := s.Contacts.Update(ctx, in.ID, in.Body.input())
@@ -96,7 +96,7 @@ func (s *Server) registerContacts() {
 
 	del := op("delete-contact", http.MethodDelete, "/contacts/{id}", "Delete a contact (its messages stay)", auth.ContactsDelete, "Contacts")
 	del.DefaultStatus = http.StatusNoContent
-	huma.Register(s.api, del, func(ctx context.Context, in *idInput) (*struct{}, error) {
+	huma.Register(s.api, del, func(ctx context.Context, in *IDParam) (*struct{}, error) {
 		if err := s.DB.DeleteContact(ctx, in.ID); err != nil {
 			return nil, s.problem(err)
 		}
@@ -105,7 +105,7 @@ func (s *Server) registerContacts() {
 
 	huma.Register(s.api, op("contact-messages", http.MethodGet, "/contacts/{id}/messages", "A contact's messages, newest first", auth.MessagesRead, "Contacts"),
 		func(ctx context.Context, in *struct {
-			idInput
+			IDParam
 			Cursor int64 `query:"cursor" minimum:"0"`
 			Limit  int   `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 		}) (*messagesOutput, error) {

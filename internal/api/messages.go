@@ -41,17 +41,20 @@ func (b SendBody) request(p auth.Principal) dispatch.Request {
 		Kind: sms.MessageKind(b.Kind), Reference: b.Reference, SendAt: b.SendAt, CreatedBy: &uid}
 }
 
-type idemHeader struct {
+// IdemHeader documents the Idempotency-Key header every POST takes (the
+// idempotency middleware acts on it). Embedded types must be exported for
+// huma to see their fields.
+type IdemHeader struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Repeat a request safely: the same key and body return the first answer"`
 }
 
 type sendInput struct {
-	idemHeader
+	IdemHeader
 	Body SendBody
 }
 
 type batchInput struct {
-	idemHeader
+	IdemHeader
 	Body struct {
 		Messages []SendBody `json:"messages" minItems:"1" maxItems:"1000" doc:"1 to 1000 messages, accepted or refused together"`
 	}
@@ -66,7 +69,8 @@ type messagesOutput struct {
 	}
 }
 
-type idInput struct {
+// IDParam is the {id} path parameter.
+type IDParam struct {
 	ID int64 `path:"id" minimum:"1"`
 }
 
@@ -173,7 +177,7 @@ func (s *Server) registerMessages() {
 		})
 
 	huma.Register(s.api, op("get-message", http.MethodGet, "/messages/{id}", "Get a message with its events", auth.MessagesRead, "Messages"),
-		func(ctx context.Context, in *idInput) (*messageOutput, error) {
+		func(ctx context.Context, in *IDParam) (*messageOutput, error) {
 			m, err := s.DB.GetMessage(ctx, in.ID)
 			if err != nil {
 				return nil, s.problem(err)
@@ -189,8 +193,8 @@ func (s *Server) registerMessages() {
 
 	huma.Register(s.api, op("cancel-message", http.MethodPost, "/messages/{id}/cancel", "Cancel a message not yet handed to the provider", auth.MessagesWrite, "Messages"),
 		func(ctx context.Context, in *struct {
-			idemHeader
-			idInput
+			IdemHeader
+			IDParam
 		}) (*messageOutput, error) {
 			p, _ := PrincipalFrom(ctx)
 			m, err := s.Dispatch.Cancel(ctx, in.ID, "canceled by "+p.Username)
@@ -202,7 +206,7 @@ func (s *Server) registerMessages() {
 
 	del := op("delete-message", http.MethodDelete, "/messages/{id}", "Delete a finished or draft message", auth.MessagesDelete, "Messages")
 	del.DefaultStatus = http.StatusNoContent
-	huma.Register(s.api, del, func(ctx context.Context, in *idInput) (*struct{}, error) {
+	huma.Register(s.api, del, func(ctx context.Context, in *IDParam) (*struct{}, error) {
 		if err := s.DB.DeleteMessage(ctx, in.ID); err != nil {
 			return nil, s.problem(err)
 		}

@@ -28,7 +28,8 @@ func (b ProviderBody) input() providers.Input {
 
 type providerOutput struct{ Body providers.View }
 
-type nameInput struct {
+// NameParam is the {name} path parameter.
+type NameParam struct {
 	Name string `path:"name" maxLength:"40"`
 }
 
@@ -56,7 +57,7 @@ func (s *Server) registerProviders() {
 		})
 
 	huma.Register(s.api, op("get-provider", http.MethodGet, "/providers/{name}", "Get a provider", auth.ProvidersRead, "Providers"),
-		func(ctx context.Context, in *nameInput) (*providerOutput, error) {
+		func(ctx context.Context, in *NameParam) (*providerOutput, error) {
 			v, err := s.Providers.View(ctx, in.Name)
 			if err != nil {
 				return nil, s.problem(err)
@@ -67,7 +68,7 @@ func (s *Server) registerProviders() {
 	create := op("create-provider", http.MethodPost, "/providers", "Configure a provider", auth.ProvidersWrite, "Providers")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, create, func(ctx context.Context, in *struct {
-		idemHeader
+		IdemHeader
 		Body ProviderBody
 	}) (*providerOutput, error) {
 		v, err := s.Providers.Create(ctx, in.Body.input())
@@ -79,7 +80,7 @@ func (s *Server) registerProviders() {
 
 	huma.Register(s.api, op("update-provider", http.MethodPatch, "/providers/{name}", "Change a provider", auth.ProvidersWrite, "Providers"),
 		func(ctx context.Context, in *struct {
-			nameInput
+			NameParam
 			Body ProviderBody
 		}) (*providerOutput, error) {
 			v, err := s.Providers.Update(ctx, in.Name, in.Body.input())
@@ -91,7 +92,7 @@ func (s *Server) registerProviders() {
 
 	del := op("delete-provider", http.MethodDelete, "/providers/{name}", "Remove a provider", auth.ProvidersWrite, "Providers")
 	del.DefaultStatus = http.StatusNoContent
-	huma.Register(s.api, del, func(ctx context.Context, in *nameInput) (*struct{}, error) {
+	huma.Register(s.api, del, func(ctx context.Context, in *NameParam) (*struct{}, error) {
 		if err := s.Providers.Delete(ctx, in.Name); err != nil {
 			return nil, s.problem(err)
 		}

@@ -58,7 +58,7 @@ func (s *Server) registerUsers() {
 	create := op("create-user", http.MethodPost, "/users", "Create a user", auth.UsersWrite, "Users")
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, create, func(ctx context.Context, in *struct {
-		idemHeader
+		IdemHeader
 		Body struct {
 			Username string `json:"username" example:"ana"`
 			Name     string `json:"name,omitempty" example:"Ana Operadora"`
@@ -93,7 +93,7 @@ func (s *Server) registerUsers() {
 		})
 
 	huma.Register(s.api, op("get-user", http.MethodGet, "/users/{id}", "Get a user", auth.UsersRead, "Users"),
-		func(ctx context.Context, in *idInput) (*userOutput, error) {
+		func(ctx context.Context, in *IDParam) (*userOutput, error) {
 			u, err := s.DB.GetUser(ctx, in.ID)
 			if err != nil {
 				return nil, s.problem(err)
@@ -103,7 +103,7 @@ func (s *Server) registerUsers() {
 
 	huma.Register(s.api, op("update-user", http.MethodPatch, "/users/{id}", "Change a user: name, role, password, or deactivate", auth.UsersWrite, "Users"),
 		func(ctx context.Context, in *struct {
-			idInput
+			IDParam
 			Body struct {
 				Name     *string `json:"name,omitempty"`
 				Role     *string `json:"role,omitempty" enum:"user,manager"`
@@ -129,20 +129,20 @@ func (s *Server) registerUsers() {
 	mk := op("create-user-token", http.MethodPost, "/users/{id}/tokens", "Make an API token for a user (shown once)", auth.UsersWrite, "Users")
 	mk.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, mk, func(ctx context.Context, in *struct {
-		idemHeader
-		idInput
+		IdemHeader
+		IDParam
 		Body tokenBody
 	}) (*tokenOutput, error) {
 		return s.makeToken(ctx, in.ID, in.Body.Name)
 	})
 
 	huma.Register(s.api, op("list-user-tokens", http.MethodGet, "/users/{id}/tokens", "List a user's API tokens", auth.UsersRead, "Users"),
-		func(ctx context.Context, in *idInput) (*tokensOutput, error) { return s.listTokens(ctx, in.ID) })
+		func(ctx context.Context, in *IDParam) (*tokensOutput, error) { return s.listTokens(ctx, in.ID) })
 
 	mine := op("create-my-token", http.MethodPost, "/me/tokens", "Make an API token for yourself (shown once)", auth.TokensManage, "Users")
 	mine.DefaultStatus = http.StatusCreated
 	huma.Register(s.api, mine, func(ctx context.Context, in *struct {
-		idemHeader
+		IdemHeader
 		Body tokenBody
 	}) (*tokenOutput, error) {
 		p, _ := PrincipalFrom(ctx)
@@ -157,7 +157,7 @@ func (s *Server) registerUsers() {
 
 	rv := op("revoke-token", http.MethodDelete, "/tokens/{id}", "Revoke an API token (your own, or anyone's for managers)", auth.TokensManage, "Users")
 	rv.DefaultStatus = http.StatusNoContent
-	huma.Register(s.api, rv, func(ctx context.Context, in *idInput) (*struct{}, error) {
+	huma.Register(s.api, rv, func(ctx context.Context, in *IDParam) (*struct{}, error) {
 		p, _ := PrincipalFrom(ctx)
 		if !p.Can(auth.UsersWrite) {
 			toks, err := s.DB.ListTokens(ctx, p.ID)

@@ -51,7 +51,7 @@ type Config struct {
 	PasswordCost  *auth.Params
 	Rand          io.Reader
 	Logger        *slog.Logger
-	Out           io.Writer  // where the bootstrap credentials are printed (stdout)
+	Out           io.Writer // where the bootstrap credentials are printed (stdout)
 	OnListen      func(addr string)
 	ShutdownGrace time.Duration // how long in-flight work may take at stop (30 s)
 }

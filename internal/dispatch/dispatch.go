@@ -49,6 +49,9 @@ type Config struct {
 	// PollInterval is how often idle workers look for new jobs that another
 	// process enqueued (200 ms); jobs enqueued by this process start at once.
 	PollInterval time.Duration
+	// SweepInterval is how often the orphan sweeper looks for batches whose
+	// worker died mid-send (10 s, or half a lease when that is shorter).
+	SweepInterval time.Duration
 	// Region is the default region for phone numbers without a country code
 	// ("BR").
 	Region string
@@ -73,6 +76,9 @@ func (c *Config) defaults() {
 	if c.PollInterval == 0 {
 		c.PollInterval = 200 * time.Millisecond
 	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = min(10*time.Second, max(c.lease()/2, 100*time.Millisecond))
+	}
 	if c.Region == "" {
 		c.Region = "BR"
 	}
@@ -93,7 +99,13 @@ type Dispatcher struct {
 	cfg       Config
 	river     *river.Client[*sql.Tx]
 	refs      *refSource
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
+
+// lease is how long a worker holds a batch: longer than a send attempt may
+// take, so that a live worker never loses it.
+func (c Config) lease() time.Duration { return c.SendTimeout + c.SendTimeout/4 + time.Second }
 
 // New prepares the queue on db (applying the queue's own migrations) and
 // returns a Dispatcher. Call Start to run its workers; without Start it
@@ -111,13 +123,13 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{d: d})
-	lease := cfg.SendTimeout + 30*time.Second
+	lease := cfg.lease()
 	d.river, err = river.NewClient(driver, &river.Config{
 		Logger:               quiet(log),
 		Workers:              workers,
 		Queues:               map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}},
 		JobTimeout:           cfg.SendTimeout,
-		RescueStuckJobsAfter: lease + 30*time.Second,
+		RescueStuckJobsAfter: lease + time.Minute,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        10 * time.Millisecond,
 		// Completed jobs are only bookkeeping: the messages keep the history.
@@ -158,13 +170,62 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if err := d.river.Start(ctx); err != nil {
 		return fmt.Errorf("dispatch: start queue: %w", err)
 	}
+	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopSweep, d.swept = cancel, make(chan struct{})
+	go d.sweepLoop(sweepCtx)
 	return nil
+}
+
+// sweepLoop re-enqueues orphaned batches: those whose worker died (a crash,
+// a kill -9) while holding their lease. River would rescue the dead job too,
+// but only after its stuck-job timeout; the lease says sooner, and exactly.
+func (d *Dispatcher) sweepLoop(ctx context.Context) {
+	defer close(d.swept)
+	t := time.NewTicker(d.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		if n, err := d.Sweep(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("orphan sweep failed", "err", err)
+		} else if n > 0 {
+			d.log.Info("re-enqueued batches whose worker died", "batches", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep re-enqueues the batches whose worker died, and returns how many.
+func (d *Dispatcher) Sweep(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		ids, err := tx.TakeOrphans(ctx, 1000)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		jobs := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			jobs[i] = river.InsertManyParams{Args: SendArgs{BatchID: id}}
+		}
+		if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
+			return fmt.Errorf("dispatch: enqueue orphans: %w", err)
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }
 
 // Stop stops taking jobs and waits for those running to finish, until ctx
 // ends; then it cancels them (their batches are leased and will be
 // reconciled when the jobs are rescued).
 func (d *Dispatcher) Stop(ctx context.Context) error {
+	if d.stopSweep != nil {
+		d.stopSweep()
+		<-d.swept
+	}
 	err := d.river.Stop(ctx)
 	if err != nil {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -316,3 +316,34 @@ func TestRetrySchedule(t *testing.T) {
 		t.Errorf("max attempts = %d, want 5 (one try and four retries)", w.maxAttempts())
 	}
 }
+
+func TestSweepReenqueuesBatchesOfDeadWorkers(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		_, live := f.submit(t, 1)
+		_, dead := f.submit(t, 1)
+		err := f.db.InTx(ctx, func(tx *store.Tx) error {
+			if _, _, _, err := tx.ClaimBatch(ctx, live, time.Now().Add(time.Hour)); err != nil {
+				return err
+			}
+			_, _, _, err := tx.ClaimBatch(ctx, dead, time.Now().Add(-time.Second))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.d.Sweep(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("sweep = %d, %v; want the one dead batch", n, err)
+		}
+		if n, _ := f.d.Sweep(ctx); n != 0 {
+			t.Fatalf("second sweep took %d again", n)
+		}
+		var jobs int
+		f.db.Reader().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'send_batch'`).Scan(&jobs)
+		if jobs != 3 {
+			t.Fatalf("jobs = %d, want 2 from submit and 1 from the sweep", jobs)
+		}
+	})
+}

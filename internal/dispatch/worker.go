@@ -60,7 +60,7 @@ func (e errRetry) Unwrap() error { return e.cause }
 // temporary failure then fails the messages.
 func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) error {
 	now := d.cfg.Now()
-	lease := now.Add(d.cfg.SendTimeout + 30*time.Second)
+	lease := now.Add(d.cfg.lease())
 
 	// 1. Take the batch and mark its queued messages sending.
 	var b store.Batch

@@ -56,3 +56,39 @@ func (tx *Tx) ReleaseBatch(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// TakeOrphans finds batches whose lease ran out while they still have
+// messages to send, a sign that the worker holding them died (a live worker
+// always releases its lease, and finishes within it), and clears their
+// lease so that exactly one caller re-enqueues each. It returns their ids.
+func (tx *Tx) TakeOrphans(ctx context.Context, limit int) ([]int64, error) {
+	now := tx.db.now()
+	rows, err := tx.QueryContext(ctx, tx.db.q.orphanBatches, now, limit)
+	if err != nil {
+		return nil, wrapDBErr("find orphan batches", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, wrapDBErr("find orphan batches", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapDBErr("find orphan batches", err)
+	}
+	var taken []int64
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, tx.db.q.takeOrphan, id, now)
+		if err != nil {
+			return nil, wrapDBErr("take orphan batch", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			taken = append(taken, id)
+		}
+	}
+	return taken, nil
+}

@@ -28,6 +28,8 @@ type queries struct {
 	createBatch   string
 	batchLease    string
 	releaseBatch  string
+	orphanBatches string
+	takeOrphan    string
 }
 
 func newQueries(d Dialect) *queries {
@@ -44,9 +46,14 @@ func newQueries(d Dialect) *queries {
 	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`
 	q.batchLease = `SELECT lease_until FROM send_batches WHERE id = $1`
 	q.releaseBatch = `UPDATE send_batches SET lease_until = NULL WHERE id = $1`
+	q.orphanBatches = `SELECT b.id FROM send_batches b
+WHERE b.lease_until IS NOT NULL AND b.lease_until < $1
+  AND EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id AND m.state IN ('queued', 'sending'))
+ORDER BY b.id LIMIT $2`
+	q.takeOrphan = `UPDATE send_batches SET lease_until = NULL WHERE id = $1 AND lease_until < $2`
 
 	for _, p := range []*string{&q.getMessage, &q.messageEvents, &q.countByState, &q.deleteMessage,
-		&q.createBatch, &q.batchLease, &q.releaseBatch} {
+		&q.createBatch, &q.batchLease, &q.releaseBatch, &q.orphanBatches, &q.takeOrphan} {
 		*p = d.rebind(*p)
 	}
 	return &q

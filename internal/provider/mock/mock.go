@@ -66,6 +66,7 @@ type Provider struct {
 	failNext error // returned by the next Send, which accepts nothing
 	failThen error // returned by the next Send, after it accepted the batch
 	closed   bool
+	journal  *journal
 }
 
 // record is what the mock knows of one message reference.
@@ -104,6 +105,22 @@ func New(name string, s Settings, deps provider.Deps) (*Provider, error) {
 	}
 	p.idle = sync.NewCond(&p.mu)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if s.Journal != "" {
+		j, entries, err := openJournal(s.Journal)
+		if err != nil {
+			return nil, err
+		}
+		p.journal = j
+		for _, e := range entries {
+			rec, ok := p.messages[e.Result.Reference]
+			if !ok {
+				rec = &record{result: e.Result}
+				p.messages[e.Result.Reference] = rec
+			}
+			rec.accepted++
+			p.requests[e.Batch] = append(p.requests[e.Batch], e.Result.Reference)
+		}
+	}
 	return p, nil
 }
 
@@ -165,6 +182,14 @@ func (p *Provider) Send(ctx context.Context, b provider.Batch) ([]provider.Resul
 		rec.accepted++
 		p.balance -= *res.Cost
 		updates = append(updates, final)
+		if p.journal != nil {
+			p.journal.add(b.Reference, res)
+		}
+	}
+	if p.journal != nil {
+		if err := p.journal.sync(); err != nil {
+			return nil, provider.Temporary(p.name, "journal", err)
+		}
 	}
 	if len(updates) > 0 {
 		p.schedule(updates)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -590,5 +591,40 @@ func TestRegistry(t *testing.T) {
 	_, err = reg.Build(provider.Config{Name: "broken", Type: "mock", Settings: json.RawMessage(`{"send_latency": "soon"}`)})
 	if sms.KindOf(err) != sms.KindInvalid {
 		t.Errorf("Build with bad settings: %v, want an error of kind invalid", err)
+	}
+}
+
+func TestJournalSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "journal")
+	s := mock.DefaultSettings()
+	s.Journal = path
+	s.DeliveryDelay = time.Hour
+	p1, err := mock.New("mock", s, provider.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := provider.Batch{Reference: "b.1", Messages: []provider.Outbound{
+		{Reference: "r1", Phone: "+5511900000001", Body: "oi"}, {Reference: "r2", Phone: "+5511900000002", Body: "oi"}}}
+	if _, err := p1.Send(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	p1.Close()
+	p2, err := mock.New("mock", s, provider.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	got, err := p2.Lookup(ctx, provider.LookupQuery{RequestReferences: []string{"b.1"}})
+	if err != nil || len(got) != 2 || got[0].ProviderMessageID == "" {
+		t.Fatalf("lookup after restart = %+v, %v", got, err)
+	}
+	if p2.Accepted("r1") != 1 {
+		t.Fatalf("accepted = %d", p2.Accepted("r1"))
+	}
+	p2.Send(ctx, provider.Batch{Reference: "b.2", Messages: b.Messages[:1]})
+	counts, err := mock.JournalCounts(path)
+	if err != nil || counts["r1"] != 2 || counts["r2"] != 1 {
+		t.Fatalf("journal counts = %v, %v", counts, err)
 	}
 }

@@ -149,7 +149,12 @@ func (p *Provider) Close() error {
 		}
 	}
 	p.idle.Broadcast()
+	j := p.journal
+	p.journal = nil
 	p.mu.Unlock()
 	p.Wait()
+	if j != nil {
+		return j.close()
+	}
 	return nil
 }

@@ -31,6 +31,12 @@ type Settings struct {
 	CostPerSegment sms.Money
 	// Balance is the fake balance the provider starts with.
 	Balance sms.Money
+	// Journal, when set, is a file where every accepted message is written,
+	// and synced, before Send answers, as a real provider keeps what it
+	// accepted. A mock started on an existing journal remembers those
+	// messages (Lookup finds them; Accepted counts them), so a Recado killed
+	// and restarted can be checked for lost or doubled sends.
+	Journal string
 }
 
 // Outcomes are relative weights of the fates of accepted messages. A message's
@@ -89,6 +95,7 @@ type settingsJSON struct {
 	RejectPrefixes []string        `json:"reject_prefixes"`
 	CostPerSegment json.RawMessage `json:"cost_per_segment"`
 	Balance        json.RawMessage `json:"balance"`
+	Journal        *string         `json:"journal"`
 }
 
 // ParseSettings reads a mock's settings from JSON. Every key is optional and
@@ -139,6 +146,9 @@ func ParseSettings(raw json.RawMessage) (Settings, error) {
 		if s.Balance, err = parseMoney("balance", in.Balance); err != nil {
 			return Settings{}, err
 		}
+	}
+	if in.Journal != nil {
+		s.Journal = *in.Journal
 	}
 	if err := s.Validate(); err != nil {
 		return Settings{}, err
