@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,16 +15,16 @@ type Kind int
 
 // The kinds of error.
 const (
-	KindInternal            Kind = iota // a bug or an unexpected failure below us
-	KindInvalid                         // the input is wrong; nothing was changed
-	KindUnauthorized                    // no or bad credentials
-	KindForbidden                       // credentials fine, permission missing
-	KindNotFound                        // no such thing
-	KindConflict                        // the thing's current state refuses the change
-	KindProviderTemporary               // the provider failed in a way worth retrying
-	KindProviderPermanent               // the provider refused; retrying will not help
-	KindRateLimited                     // slow down; see Error.RetryAfter
-	KindUnavailable                     // a dependency of ours is down; try again soon
+	KindInternal          Kind = iota // a bug or an unexpected failure below us
+	KindInvalid                       // the input is wrong; nothing was changed
+	KindUnauthorized                  // no or bad credentials
+	KindForbidden                     // credentials fine, permission missing
+	KindNotFound                      // no such thing
+	KindConflict                      // the thing's current state refuses the change
+	KindProviderTemporary             // the provider failed in a way worth retrying
+	KindProviderPermanent             // the provider refused; retrying will not help
+	KindRateLimited                   // slow down; see Error.RetryAfter
+	KindUnavailable                   // a dependency of ours is down; try again soon
 )
 
 // KindInfo is what the table says about one kind.
@@ -47,7 +48,14 @@ var Kinds = map[Kind]KindInfo{
 	KindUnavailable:       {"unavailable", http.StatusServiceUnavailable, true},
 }
 
-func (k Kind) String() string { return Kinds[k].Name }
+// String returns k's name from the table Kinds, or "Kind(n)" for a number
+// that names no kind.
+func (k Kind) String() string {
+	if info, ok := Kinds[k]; ok {
+		return info.Name
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
 
 // FieldError names one bad field of an input and says what is wrong with it.
 type FieldError struct {
@@ -68,16 +76,25 @@ type Error struct {
 	Err        error  // the cause, if any
 }
 
+// Error returns the message followed by the cause's text, unless the message
+// already says it (Errorf's messages do, having formatted the cause with %w)
+// or the cause is ErrStale, whose text adds nothing to the message of a
+// refused transition.
 func (e *Error) Error() string {
-	if e.Err != nil && e.Message == "" {
+	switch {
+	case e.Err == nil && e.Message == "":
+		return e.Kind.String()
+	case e.Err == nil:
+		return e.Message
+	case e.Message == "":
 		return e.Err.Error()
+	case errors.Is(e.Err, ErrStale), strings.Contains(e.Message, e.Err.Error()):
+		return e.Message
 	}
-	if e.Err != nil && !errors.Is(e.Err, ErrStale) {
-		return e.Message + ": " + e.Err.Error()
-	}
-	return e.Message
+	return e.Message + ": " + e.Err.Error()
 }
 
+// Unwrap returns the cause, so that errors.Is and errors.As see through e.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error of kind k with a formatted message. A %w verb wraps

@@ -86,8 +86,15 @@ type Message struct {
 // Transition moves m to state to at time at and returns the event that
 // records it. A move the rules refuse (see CanTransition) returns an error
 // wrapping ErrStale and leaves m unchanged: a late "sent" after "delivered"
-// changes nothing.
+// changes nothing. A state that does not exist is an invalid-input error
+// instead, so that a garbled report is not mistaken for a late one.
+//
+// The first move to sent (or straight to delivered) sets SentAt; delivered
+// sets DeliveredAt; a final state clears NextAttemptAt.
 func (m *Message) Transition(to State, at time.Time, source Source, detail string) (Event, error) {
+	if !to.Valid() {
+		return Event{}, Errorf(KindInvalid, "unknown state %q", to)
+	}
 	if !CanTransition(m.State, to) {
 		return Event{}, transitionError(m.State, to)
 	}

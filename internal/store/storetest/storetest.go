@@ -41,7 +41,7 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 }
 
 // Open opens and migrates the database at dsn, closing it when t ends.
-func Open(t *testing.T, dsn string, opts store.Options) *store.DB {
+func Open(t testing.TB, dsn string, opts store.Options) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), dsn, opts)
 	if err != nil {
@@ -52,7 +52,7 @@ func Open(t *testing.T, dsn string, opts store.Options) *store.DB {
 }
 
 // SQLiteDSN returns the path of a new SQLite file in the test's temp folder.
-func SQLiteDSN(t *testing.T) string {
+func SQLiteDSN(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(t.TempDir(), "recado.db")
 }
@@ -60,7 +60,7 @@ func SQLiteDSN(t *testing.T) string {
 // PostgresDSN creates an empty database on the server named by
 // RECADO_TEST_POSTGRES_URL and returns its URL; it is dropped when t ends.
 // Without the variable it skips t, or fails it under CI=true.
-func PostgresDSN(t *testing.T) string {
+func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvPostgres)
 	if base == "" {
