@@ -29,7 +29,7 @@ func TestKillDuringSendingLosesAndDuplicatesNothing(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data", data)
 		cmd.Env = append(os.Environ(), "RECADO_TEST_AS_MAIN=1", "RECADO_BOOTSTRAP_TOKEN="+testToken,
-			"RECADO_ADMIN_PASSWORD=admin-password-for-tests", "RECADO_SEND_TIMEOUT=1s", "RECADO_WORKERS=2")
+			"RECADO_ADMIN_PASSWORD=admin-password-for-tests", "RECADO_SEND_TIMEOUT=4s", "RECADO_WORKERS=2")
 		out := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -74,7 +74,7 @@ func TestKillDuringSendingLosesAndDuplicatesNothing(t *testing.T) {
 			break
 		}
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(150 * time.Second)
 	for pending(t, c) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d messages still queued or sending after the restarts", pending(t, c))

@@ -197,22 +197,48 @@ func (d *Dispatcher) sweepLoop(ctx context.Context) {
 	}
 }
 
-// Sweep re-enqueues the batches whose worker died, and returns how many.
+// Sweep re-enqueues the batches that have messages to send but no job that
+// will send them: their worker died (a crash, a kill -9) after taking the
+// job, before or while holding the batch's lease. River would rescue such a
+// job too, but only after its stuck-job timeout; the lease and the job
+// table say sooner. A batch waiting for its job (new, scheduled, or retrying
+// later) has a live job and is left alone. Should two instances sweep the
+// same batch at once, the extra job finds it leased or done and sends
+// nothing. It returns how many batches it re-enqueued.
 func (d *Dispatcher) Sweep(ctx context.Context) (int, error) {
 	var n int
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		ids, err := tx.TakeOrphans(ctx, 1000)
-		if err != nil || len(ids) == 0 {
+		candidates, err := tx.OrphanCandidates(ctx, 10000)
+		if err != nil || len(candidates) == 0 {
 			return err
 		}
-		jobs := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			jobs[i] = river.InsertManyParams{Args: SendArgs{BatchID: id}}
+		jobs, err := tx.LiveSendJobs(ctx)
+		if err != nil {
+			return err
 		}
-		if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
+		now := d.cfg.Now()
+		live := make(map[int64]bool, len(jobs))
+		for _, j := range jobs {
+			// A running job whose attempt began more than a lease ago is dead:
+			// a live one ends (its timeout) within the lease.
+			dead := j.State == "running" && j.AttemptedAt != nil && now.Sub(*j.AttemptedAt) > d.cfg.lease()
+			if !dead {
+				live[j.BatchID] = true
+			}
+		}
+		var params []river.InsertManyParams
+		for _, id := range candidates {
+			if !live[id] {
+				params = append(params, river.InsertManyParams{Args: SendArgs{BatchID: id}})
+			}
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := d.river.InsertManyTx(ctx, tx.Tx, params); err != nil {
 			return fmt.Errorf("dispatch: enqueue orphans: %w", err)
 		}
-		n = len(ids)
+		n = len(params)
 		return nil
 	})
 	return n, err

@@ -321,10 +321,21 @@ func TestSweepReenqueuesBatchesOfDeadWorkers(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		f := newFixture(t, dsn)
-		_, live := f.submit(t, 1)
-		_, dead := f.submit(t, 1)
+		jobs := func() int {
+			var n int
+			f.db.Reader().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'send_batch'`).Scan(&n)
+			return n
+		}
+		_, waiting := f.submit(t, 1) // its job is available: not an orphan
+		_, leased := f.submit(t, 1)  // held by a live worker
+		_, dead := f.submit(t, 1)    // held by a worker that died
+		// The dead one's job is gone from the queue's live states, as after a
+		// crash that River has not rescued yet.
+		if _, err := f.db.Writer().Exec(`DELETE FROM river_job WHERE kind = 'send_batch' AND id = (SELECT max(id) FROM river_job)`); err != nil {
+			t.Fatal(err)
+		}
 		err := f.db.InTx(ctx, func(tx *store.Tx) error {
-			if _, _, _, err := tx.ClaimBatch(ctx, live, time.Now().Add(time.Hour)); err != nil {
+			if _, _, _, err := tx.ClaimBatch(ctx, leased, time.Now().Add(time.Hour)); err != nil {
 				return err
 			}
 			_, _, _, err := tx.ClaimBatch(ctx, dead, time.Now().Add(-time.Second))
@@ -333,17 +344,54 @@ func TestSweepReenqueuesBatchesOfDeadWorkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		before := jobs()
 		n, err := f.d.Sweep(ctx)
 		if err != nil || n != 1 {
-			t.Fatalf("sweep = %d, %v; want the one dead batch", n, err)
+			t.Fatalf("sweep = %d, %v; want only the dead batch (waiting %d, leased %d, dead %d)", n, err, waiting, leased, dead)
+		}
+		if jobs() != before+1 {
+			t.Fatalf("jobs = %d, want %d", jobs(), before+1)
 		}
 		if n, _ := f.d.Sweep(ctx); n != 0 {
-			t.Fatalf("second sweep took %d again", n)
+			t.Fatalf("second sweep re-enqueued %d: the first one's job is live", n)
 		}
-		var jobs int
-		f.db.Reader().QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'send_batch'`).Scan(&jobs)
-		if jobs != 3 {
-			t.Fatalf("jobs = %d, want 2 from submit and 1 from the sweep", jobs)
+		// Its job runs: the batch is sent once.
+		if err := f.d.sendBatch(ctx, dead, false); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := f.d.Sweep(ctx); n != 0 {
+			t.Fatalf("sweep after sending re-enqueued %d", n)
+		}
+	})
+}
+
+func TestReportBeforeTheSendAnswerKeepsTheSentStep(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		ms, batch := f.submit(t, 1)
+		// The worker marked it sending; the delivery report wins the race
+		// against the worker's write of the provider's answer.
+		err := f.db.InTx(ctx, func(tx *store.Tx) error {
+			msgs, err := tx.LockBatchMessages(ctx, batch, sms.StateQueued)
+			if err != nil {
+				return err
+			}
+			m := msgs[0]
+			ev, err := m.Transition(sms.StateSending, time.Now(), sms.SourceWorker, "")
+			if err != nil {
+				return err
+			}
+			return tx.SaveMessages(ctx, []store.MessageUpdate{{Message: m, From: sms.StateQueued}}, []sms.Event{ev})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.d.ApplyStatuses(ctx, "mock", sms.SourceWebhook, []provider.StatusUpdate{{Reference: ms[0].Reference, State: sms.StateDelivered}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := eventStates(t, f.db, ms[0].ID); got != "[queued/api sending/worker sent/webhook delivered/webhook]" {
+			t.Fatalf("events = %s", got)
 		}
 	})
 }

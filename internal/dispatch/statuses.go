@@ -85,6 +85,14 @@ func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, sou
 			if u.ErrorText != "" {
 				detail = u.ErrorText
 			}
+			// A report of a fate after sending (delivered, failed, expired) for a
+			// message whose "sent" answer we have not recorded yet proves it was
+			// sent: record that step too, so the history has no gap.
+			if (m.State == sms.StateQueued || m.State == sms.StateSending) && afterSent(u.State) {
+				if ev, err := m.Transition(sms.StateSent, at.UTC(), source, "implied by the "+string(u.State)+" report"); err == nil {
+					evs = append(evs, ev)
+				}
+			}
 			ev, err := m.Transition(u.State, at.UTC(), source, detail)
 			if err != nil {
 				if errors.Is(err, sms.ErrStale) {
@@ -120,4 +128,9 @@ func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, sou
 		d.log.Info("status reports for unknown messages ignored", "provider", providerName, "count", unknown)
 	}
 	return nil
+}
+
+// afterSent reports whether a reported state can only follow a send.
+func afterSent(s sms.State) bool {
+	return s == sms.StateDelivered || s == sms.StateFailed || s == sms.StateExpired
 }

@@ -57,38 +57,54 @@ func (tx *Tx) ReleaseBatch(ctx context.Context, id int64) error {
 	return nil
 }
 
-// TakeOrphans finds batches whose lease ran out while they still have
-// messages to send, a sign that the worker holding them died (a live worker
-// always releases its lease, and finishes within it), and clears their
-// lease so that exactly one caller re-enqueues each. It returns their ids.
-func (tx *Tx) TakeOrphans(ctx context.Context, limit int) ([]int64, error) {
-	now := tx.db.now()
-	rows, err := tx.QueryContext(ctx, tx.db.q.orphanBatches, now, limit)
+// OrphanCandidates returns batches that still have messages to send and
+// that no worker holds (no lease, or a lease that ran out). Most are simply
+// waiting for their job; the sweeper compares them with LiveSendJobs.
+func (tx *Tx) OrphanCandidates(ctx context.Context, limit int) ([]int64, error) {
+	return tx.ids(ctx, "orphan candidates", tx.db.q.orphanBatches, tx.db.now(), limit)
+}
+
+// LiveSendJob is a send job the queue still holds.
+type LiveSendJob struct {
+	BatchID     int64
+	State       string
+	AttemptedAt *time.Time
+}
+
+// LiveSendJobs lists the send jobs that are waiting or running. It reads
+// River's job table: the one place Recado looks inside the queue.
+func (tx *Tx) LiveSendJobs(ctx context.Context) ([]LiveSendJob, error) {
+	rows, err := tx.QueryContext(ctx, tx.db.q.liveSendJobs)
 	if err != nil {
-		return nil, wrapDBErr("find orphan batches", err)
+		return nil, wrapDBErr("live send jobs", err)
 	}
+	defer rows.Close()
+	var out []LiveSendJob
+	for rows.Next() {
+		var j LiveSendJob
+		var at sql.NullTime
+		if err := rows.Scan(&j.BatchID, &j.State, &at); err != nil {
+			return nil, wrapDBErr("live send jobs", err)
+		}
+		j.AttemptedAt = nullTime(at)
+		out = append(out, j)
+	}
+	return out, wrapDBErr("live send jobs", rows.Err())
+}
+
+func (tx *Tx) ids(ctx context.Context, op, q string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr(op, err)
+	}
+	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, wrapDBErr("find orphan batches", err)
+			return nil, wrapDBErr(op, err)
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrapDBErr("find orphan batches", err)
-	}
-	var taken []int64
-	for _, id := range ids {
-		res, err := tx.ExecContext(ctx, tx.db.q.takeOrphan, id, now)
-		if err != nil {
-			return nil, wrapDBErr("take orphan batch", err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			taken = append(taken, id)
-		}
-	}
-	return taken, nil
+	return ids, wrapDBErr(op, rows.Err())
 }

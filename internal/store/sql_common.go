@@ -19,6 +19,7 @@ type queries struct {
 	searchContacts           string
 	forUpdate                string
 	contactsForSend          string
+	liveSendJobs             string
 
 	// Common.
 	getMessage    string
@@ -29,7 +30,6 @@ type queries struct {
 	batchLease    string
 	releaseBatch  string
 	orphanBatches string
-	takeOrphan    string
 }
 
 func newQueries(d Dialect) *queries {
@@ -47,13 +47,12 @@ func newQueries(d Dialect) *queries {
 	q.batchLease = `SELECT lease_until FROM send_batches WHERE id = $1`
 	q.releaseBatch = `UPDATE send_batches SET lease_until = NULL WHERE id = $1`
 	q.orphanBatches = `SELECT b.id FROM send_batches b
-WHERE b.lease_until IS NOT NULL AND b.lease_until < $1
+WHERE (b.lease_until IS NULL OR b.lease_until < $1)
   AND EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id AND m.state IN ('queued', 'sending'))
 ORDER BY b.id LIMIT $2`
-	q.takeOrphan = `UPDATE send_batches SET lease_until = NULL WHERE id = $1 AND lease_until < $2`
 
 	for _, p := range []*string{&q.getMessage, &q.messageEvents, &q.countByState, &q.deleteMessage,
-		&q.createBatch, &q.batchLease, &q.releaseBatch, &q.orphanBatches, &q.takeOrphan} {
+		&q.createBatch, &q.batchLease, &q.releaseBatch, &q.orphanBatches} {
 		*p = d.rebind(*p)
 	}
 	return &q

@@ -73,6 +73,9 @@ RETURNING id, provider, reference, attempts`,
 	searchContacts: `(name ILIKE $? OR phone LIKE $?)`,
 	forUpdate:      ` FOR UPDATE`,
 
+	liveSendJobs: `SELECT (args->>'batch_id')::bigint, state::text, attempted_at FROM river_job
+WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
+
 	contactsForSend: `SELECT ` + contactColumns + ` FROM contacts
 WHERE id IN (SELECT json_array_elements_text($1::json)::bigint) OR phone IN (SELECT json_array_elements_text($2::json))`,
 }

@@ -72,6 +72,9 @@ RETURNING id, provider, reference, attempts`,
 	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
 	forUpdate:      ``,
 
+	liveSendJobs: `SELECT json_extract(args, '$.batch_id'), state, attempted_at FROM river_job
+WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
+
 	contactsForSend: `SELECT ` + contactColumns + ` FROM contacts
 WHERE id IN (SELECT value FROM json_each(?1)) OR phone IN (SELECT value FROM json_each(?2))`,
 }

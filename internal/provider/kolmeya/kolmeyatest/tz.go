@@ -1,0 +1,3 @@
+package kolmeyatest
+
+import _ "time/tzdata" // São Paulo time on machines without a zoneinfo database
