@@ -27,6 +27,7 @@ import (
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/metrics"
 	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/provider/mock"
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/secrets"
@@ -154,9 +155,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
-// BuiltinProviderTypes are the provider types Recado ships with.
+// BuiltinProviderTypes are the provider types Recado ships with. Kolmeya's
+// rate limiters are shared by every Kolmeya provider built from this list, so
+// that all workers of the process pace one account together.
 func BuiltinProviderTypes() []provider.Type {
-	return []provider.Type{mock.Type()}
+	return []provider.Type{mock.Type(), kolmeya.TypeWith(kolmeya.NewLimiters())}
 }
 
 func (a *App) bootstrap(ctx context.Context) error {

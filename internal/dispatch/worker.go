@@ -77,27 +77,8 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 			}
 			return err
 		}
-		pending, err = tx.LockBatchMessages(ctx, batchID, sms.StateQueued, sms.StateSending)
-		if err != nil {
-			return err
-		}
-		var ups []store.MessageUpdate
-		var evs []sms.Event
-		for i := range pending {
-			m := &pending[i]
-			from := m.State
-			m.Attempts++
-			m.NextAttemptAt = nil
-			if from == sms.StateQueued {
-				ev, err := m.Transition(sms.StateSending, now, sms.SourceWorker, "attempt "+strconv.Itoa(b.Attempts))
-				if err != nil {
-					return err
-				}
-				evs = append(evs, ev)
-			}
-			ups = append(ups, store.MessageUpdate{Message: *m, From: from})
-		}
-		return tx.SaveMessages(ctx, ups, evs)
+		pending, err = tx.MarkBatchSending(ctx, batchID, "attempt "+strconv.Itoa(b.Attempts))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("dispatch: batch %d: %w", batchID, err)
@@ -212,11 +193,30 @@ func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs 
 	}
 	counts := map[string]int{}
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		clear(counts)
+		// The common case, accepted messages still sending, in one statement.
+		var accepted []store.SentResult
+		for _, m := range msgs {
+			if r, ok := byRef[m.Reference]; ok && r.State == sms.StateSent {
+				accepted = append(accepted, store.SentResult{Reference: r.Reference, ProviderMessageID: r.ProviderMessageID,
+					ProviderJobID: r.ProviderJobID, Cost: r.Cost})
+			}
+		}
+		moved, err := tx.RecordSent(ctx, accepted, rec.CostPerSegment, source)
+		if err != nil {
+			return err
+		}
+		counts[string(sms.StateSent)] = len(moved)
+		// Everything else (refusals, failures, messages a report moved
+		// meanwhile) through the domain's transitions.
 		refs := make([]string, 0, len(msgs))
 		for _, m := range msgs {
-			if _, ok := byRef[m.Reference]; ok {
+			if _, ok := byRef[m.Reference]; ok && !moved[m.Reference] {
 				refs = append(refs, m.Reference)
 			}
+		}
+		if len(refs) == 0 {
+			return nil
 		}
 		// Reload under lock: a status report may have moved them meanwhile.
 		current, err := tx.LockMessagesByRef(ctx, refs)

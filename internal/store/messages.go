@@ -46,7 +46,7 @@ func jsonTimePtr(t *time.Time) *string {
 	return &s
 }
 
-// InsertMessages stores outbound messages with their first event, links each
+// InsertMessages stores outbound messages, all in the same state, with their first event, links each
 // to the contact with its phone when none is given, and counts them in the
 // contacts' statistics, with one statement per table for the whole slice. It
 // returns the messages as stored, in the order given.
@@ -105,7 +105,7 @@ func (tx *Tx) InsertMessages(ctx context.Context, msgs []NewMessage, source sms.
 		return nil, insertErr(err)
 	}
 	out := make([]sms.Message, len(msgs))
-	events := make([]sms.Event, len(msgs))
+	ids := make([]int64, len(msgs))
 	perContact := map[int64]int{}
 	for i, m := range msgs {
 		r, ok := byRef[m.Reference]
@@ -122,9 +122,10 @@ func (tx *Tx) InsertMessages(ctx context.Context, msgs []NewMessage, source sms.
 			out[i].ContactID = &id
 			perContact[id]++
 		}
-		events[i] = sms.Event{MessageID: r.id, State: m.State, At: now, Source: source}
+		ids[i] = r.id
 	}
-	if err := tx.insertEvents(ctx, events); err != nil {
+	// Every message of one call starts in the same state (queued, or draft).
+	if err := tx.insertEventIDs(ctx, ids, msgs[0].State, now, source, ""); err != nil {
 		return nil, err
 	}
 	if err := tx.bumpContactStats(ctx, perContact, nil, nil, now); err != nil {

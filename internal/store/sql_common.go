@@ -20,16 +20,20 @@ type queries struct {
 	forUpdate                string
 	contactsForSend          string
 	liveSendJobs             string
+	insertEventIDs           string
+	recordSent               string
 
 	// Common.
-	getMessage    string
-	messageEvents string
-	countByState  string
-	deleteMessage string
-	createBatch   string
-	batchLease    string
-	releaseBatch  string
-	orphanBatches string
+	getMessage      string
+	messageEvents   string
+	countByState    string
+	deleteMessage   string
+	createBatch     string
+	batchLease      string
+	releaseBatch    string
+	orphanBatches   string
+	eventsForQueued string
+	markSending     string
 }
 
 func newQueries(d Dialect) *queries {
@@ -46,13 +50,18 @@ func newQueries(d Dialect) *queries {
 	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`
 	q.batchLease = `SELECT lease_until FROM send_batches WHERE id = $1`
 	q.releaseBatch = `UPDATE send_batches SET lease_until = NULL WHERE id = $1`
+	q.eventsForQueued = `INSERT INTO message_events (message_id, state, at, source, detail)
+SELECT id, 'sending', $2, $3, $4 FROM messages WHERE batch_id = $1 AND state = 'queued'`
+	q.markSending = `UPDATE messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = NULL, updated_at = $2
+WHERE batch_id = $1 AND state IN ('queued', 'sending')
+RETURNING ` + messageColumns
 	q.orphanBatches = `SELECT b.id FROM send_batches b
 WHERE (b.lease_until IS NULL OR b.lease_until < $1)
   AND EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id AND m.state IN ('queued', 'sending'))
 ORDER BY b.id LIMIT $2`
 
 	for _, p := range []*string{&q.getMessage, &q.messageEvents, &q.countByState, &q.deleteMessage,
-		&q.createBatch, &q.batchLease, &q.releaseBatch, &q.orphanBatches} {
+		&q.createBatch, &q.batchLease, &q.releaseBatch, &q.orphanBatches, &q.eventsForQueued, &q.markSending} {
 		*p = d.rebind(*p)
 	}
 	return &q

@@ -73,6 +73,22 @@ RETURNING id, provider, reference, attempts`,
 	searchContacts: `(name ILIKE $? OR phone LIKE $?)`,
 	forUpdate:      ` FOR UPDATE`,
 
+	insertEventIDs: `INSERT INTO message_events (message_id, state, at, source, detail)
+SELECT j::bigint, $2, $3, $4, $5 FROM json_array_elements_text($1::json) AS j`,
+
+	recordSent: `
+UPDATE messages
+SET state = 'sent',
+    provider_message_id = j->>1,
+    provider_job_id = j->>2,
+    cost = coalesce((j->>3)::bigint, $3 * segments),
+    error_code = '', error_text = '',
+    sent_at = coalesce(sent_at, $2),
+    updated_at = $2
+FROM json_array_elements($1::json) AS j
+WHERE messages.reference = j->>0 AND messages.state = 'sending'
+RETURNING messages.id, messages.reference, messages.contact_id`,
+
 	liveSendJobs: `SELECT (args->>'batch_id')::bigint, state::text, attempted_at FROM river_job
 WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
 

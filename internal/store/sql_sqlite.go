@@ -46,7 +46,7 @@ SET state = j.value->>'state',
     delivered_at = j.value->>'delivered',
     updated_at = j.value->>'updated'
 FROM json_each(?1) AS j
-WHERE messages.id = j.value->>'id' AND messages.state = j.value->>'from'`,
+WHERE messages.id = j.value->>'id' AND +messages.state = j.value->>'from'`,
 
 	lockBatchMessages: `SELECT ` + messageColumns + ` FROM messages
 WHERE batch_id = ?1 AND state IN (SELECT value FROM json_each(?2)) ORDER BY id`,
@@ -71,6 +71,24 @@ RETURNING id, provider, reference, attempts`,
 
 	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
 	forUpdate:      ``,
+
+	insertEventIDs: `INSERT INTO message_events (message_id, state, at, source, detail)
+SELECT j.value, ?2, ?3, ?4, ?5 FROM json_each(?1) AS j`,
+
+	recordSent: `
+UPDATE messages
+SET state = 'sent',
+    provider_message_id = j.value->>1,
+    provider_job_id = j.value->>2,
+    cost = coalesce(j.value->>3, ?3 * segments),
+    error_code = '', error_text = '',
+    sent_at = coalesce(sent_at, ?2),
+    updated_at = ?2
+FROM json_each(?1) AS j
+-- "+" keeps SQLite from scanning the state index; each row is found by its
+-- reference instead.
+WHERE messages.reference = j.value->>0 AND +messages.state = 'sending'
+RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	liveSendJobs: `SELECT json_extract(args, '$.batch_id'), state, attempted_at FROM river_job
 WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,

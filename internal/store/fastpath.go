@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/recado-sms/recado/internal/sms"
+)
+
+// The statements in this file are the send pipeline's hot path. Each does
+// for a whole batch, in one statement, one move the domain allows without
+// deciding anything per message (queued → sending, sending → sent), so they
+// need not load the messages into Go first. Every other change goes through
+// SaveMessages, where sms.Message.Transition decides.
+
+// insertEventIDs records one event, the same for every message in ids.
+func (tx *Tx) insertEventIDs(ctx context.Context, ids []int64, state sms.State, at time.Time, source sms.Source, detail string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, tx.db.q.insertEventIDs, jsonArray(ids), string(state), at, string(source), detail); err != nil {
+		return wrapDBErr("insert events", err)
+	}
+	return nil
+}
+
+// MarkBatchSending moves the batch's queued messages to sending (recording
+// the event), counts an attempt on every message of the batch still queued or
+// sending, and returns those messages.
+func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string) ([]sms.Message, error) {
+	now := tx.db.now()
+	if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
+		return nil, wrapDBErr("mark sending", err)
+	}
+	rows, err := tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
+	return collectMessages(rows, err, "mark sending")
+}
+
+// SentResult is a provider's acceptance of one message.
+type SentResult struct {
+	Reference         string
+	ProviderMessageID string
+	ProviderJobID     string
+	Cost              *sms.Money // nil: the price per segment times the segments
+}
+
+// RecordSent moves the messages still sending that the provider accepted to
+// sent, with its ids and the cost, records the event, and counts them in
+// their contacts' statistics. It returns the references it moved; the
+// others (a report moved them first) need the general path.
+func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegment sms.Money, source sms.Source) (map[string]bool, error) {
+	if len(results) == 0 {
+		return nil, nil
+	}
+	now := tx.db.now()
+	rows := make([][4]any, len(results))
+	for i, r := range results {
+		var cost any
+		if r.Cost != nil {
+			cost = int64(*r.Cost)
+		}
+		rows[i] = [4]any{r.Reference, r.ProviderMessageID, r.ProviderJobID, cost}
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: record sent: %w", err)
+	}
+	res, err := tx.QueryContext(ctx, tx.db.q.recordSent, payload, now, int64(pricePerSegment))
+	if err != nil {
+		return nil, wrapDBErr("record sent", err)
+	}
+	moved := make(map[string]bool, len(results))
+	var ids []int64
+	perContact := map[int64]int{}
+	for res.Next() {
+		var id int64
+		var ref string
+		var contact *int64
+		if err := res.Scan(&id, &ref, &contact); err != nil {
+			res.Close()
+			return nil, wrapDBErr("record sent", err)
+		}
+		moved[ref] = true
+		ids = append(ids, id)
+		if contact != nil {
+			perContact[*contact]++
+		}
+	}
+	if err := res.Close(); err != nil {
+		return nil, wrapDBErr("record sent", err)
+	}
+	if err := res.Err(); err != nil {
+		return nil, wrapDBErr("record sent", err)
+	}
+	if err := tx.insertEventIDs(ctx, ids, sms.StateSent, now, source, ""); err != nil {
+		return nil, err
+	}
+	return moved, tx.bumpContactStats(ctx, nil, perContact, nil, now)
+}
