@@ -177,9 +177,9 @@ func (s *Service) Get(ctx context.Context, name string) (provider.Provider, stor
 	var rec store.ProviderRecord
 	var err error
 	if name == "" {
-		rec, err = s.defaultRecord(ctx)
+		rec, err = s.db.DefaultProviderRecord(ctx)
 	} else {
-		rec, err = s.db.GetProvider(ctx, name)
+		rec, err = s.db.ProviderRecord(ctx, name)
 	}
 	if err != nil {
 		return nil, rec, err
@@ -194,25 +194,12 @@ func (s *Service) Get(ctx context.Context, name string) (provider.Provider, stor
 // Lookup returns the live provider named name whether active or not, for
 // work already under way (finishing a batch, applying reports).
 func (s *Service) Lookup(ctx context.Context, name string) (provider.Provider, store.ProviderRecord, error) {
-	rec, err := s.db.GetProvider(ctx, name)
+	rec, err := s.db.ProviderRecord(ctx, name)
 	if err != nil {
 		return nil, rec, err
 	}
 	p, err := s.live(rec)
 	return p, rec, err
-}
-
-func (s *Service) defaultRecord(ctx context.Context) (store.ProviderRecord, error) {
-	recs, err := s.db.ListProviders(ctx)
-	if err != nil {
-		return store.ProviderRecord{}, err
-	}
-	for _, r := range recs {
-		if r.Default {
-			return r, nil
-		}
-	}
-	return store.ProviderRecord{}, sms.Errorf(sms.KindConflict, "no default provider is configured")
 }
 
 // live returns the built provider for rec, building it again when its record

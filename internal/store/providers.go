@@ -129,15 +129,32 @@ func (db *DB) DeleteProvider(ctx context.Context, name string) error {
 
 // GetProvider returns a provider by name, with its message count.
 func (db *DB) GetProvider(ctx context.Context, name string) (ProviderRecord, error) {
+	p, err := db.ProviderRecord(ctx, name)
+	if err != nil {
+		return p, err
+	}
+	err = db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT count(*) FROM messages WHERE provider = $1`), name).Scan(&p.MessageCount)
+	return p, wrapDBErr("get provider", err)
+}
+
+// ProviderRecord returns a provider by name without counting its messages,
+// for the send path.
+func (db *DB) ProviderRecord(ctx context.Context, name string) (ProviderRecord, error) {
 	p, err := scanProvider(db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+providerColumns+` FROM providers WHERE name = $1`), name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, sms.Errorf(sms.KindNotFound, "provider %q not found", name)
 	}
-	if err != nil {
-		return p, wrapDBErr("get provider", err)
-	}
-	err = db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT count(*) FROM messages WHERE provider = $1`), name).Scan(&p.MessageCount)
 	return p, wrapDBErr("get provider", err)
+}
+
+// DefaultProviderRecord returns the default provider without counting its
+// messages.
+func (db *DB) DefaultProviderRecord(ctx context.Context) (ProviderRecord, error) {
+	p, err := scanProvider(db.read.QueryRowContext(ctx, `SELECT `+providerColumns+` FROM providers WHERE is_default`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, sms.Errorf(sms.KindConflict, "no default provider is configured")
+	}
+	return p, wrapDBErr("default provider", err)
 }
 
 // ListProviders returns every provider by name, with message counts.
