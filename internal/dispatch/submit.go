@@ -173,15 +173,23 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 	}
 
 	// Group by provider and cut into the provider's batch size; messages with
-	// another send time go in batches of their own.
+	// another send time, campaign, template or creator go in batches of their
+	// own (a batch's messages share those).
 	type groupKey struct {
-		provider string
-		sendAt   time.Time
+		provider                      string
+		sendAt                        time.Time
+		campaign, template, createdBy int64
+	}
+	idOr0 := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
 	}
 	groups := map[groupKey][]int{}
 	var order []groupKey
 	for i, p := range preps {
-		k := groupKey{provider: p.Provider}
+		k := groupKey{provider: p.Provider, campaign: idOr0(p.CampaignID), template: idOr0(p.TemplateID), createdBy: idOr0(p.CreatedBy)}
 		if p.sendAt != nil {
 			k.sendAt = p.sendAt.UTC()
 		}

@@ -28,14 +28,32 @@ func (tx *Tx) insertEventIDs(ctx context.Context, ids []int64, state sms.State, 
 
 // MarkBatchSending moves the batch's queued messages to sending (recording
 // the event), counts an attempt on every message of the batch still queued or
-// sending, and returns those messages.
+// sending, and returns those messages with the fields a send needs: id,
+// contact, phone, body, kind, state, provider, reference, segments, cost and
+// attempts.
 func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string) ([]sms.Message, error) {
 	now := tx.db.now()
 	if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
 		return nil, wrapDBErr("mark sending", err)
 	}
 	rows, err := tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
-	return collectMessages(rows, err, "mark sending")
+	if err != nil {
+		return nil, wrapDBErr("mark sending", err)
+	}
+	defer rows.Close()
+	var out []sms.Message
+	for rows.Next() {
+		var m sms.Message
+		var contact *int64
+		var cost int64
+		if err := rows.Scan(&m.ID, &contact, &m.Phone, &m.Body, &m.Kind, &m.State, &m.Provider, &m.Reference,
+			&m.Segments, &cost, &m.Attempts); err != nil {
+			return nil, wrapDBErr("mark sending", err)
+		}
+		m.ContactID, m.Cost, m.Direction, m.UpdatedAt = contact, sms.Money(cost), sms.Outbound, now
+		out = append(out, m)
+	}
+	return out, wrapDBErr("mark sending", rows.Err())
 }
 
 // SentResult is a provider's acceptance of one message.

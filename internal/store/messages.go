@@ -46,41 +46,38 @@ func jsonTimePtr(t *time.Time) *string {
 	return &s
 }
 
-// InsertMessages stores outbound messages, all in the same state, with their first event, links each
+// InsertMessages stores outbound messages with their first event, links each
 // to the contact with its phone when none is given, and counts them in the
 // contacts' statistics, with one statement per table for the whole slice. It
 // returns the messages as stored, in the order given.
+//
+// The messages of one call share their state, provider, batch, campaign,
+// template and creator (the send path groups them so); only what differs per
+// message travels per row, which keeps the bulk statement light.
 func (tx *Tx) InsertMessages(ctx context.Context, msgs []NewMessage, source sms.Source) ([]sms.Message, error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
 	now := tx.db.now()
-	type row struct {
-		ContactID  *int64 `json:"contact_id"`
-		Phone      string `json:"phone"`
-		Body       string `json:"body"`
-		Kind       string `json:"kind"`
-		State      string `json:"state"`
-		Provider   string `json:"provider"`
-		Reference  string `json:"reference"`
-		Segments   int    `json:"segments"`
-		Encoding   string `json:"encoding"`
-		Cost       int64  `json:"cost"`
-		BatchID    *int64 `json:"batch_id"`
-		CampaignID *int64 `json:"campaign_id"`
-		TemplateID *int64 `json:"template_id"`
-		CreatedBy  *int64 `json:"created_by"`
-	}
-	rows := make([]row, len(msgs))
+	first := msgs[0]
+	rows := make([][8]any, len(msgs))
 	for i, m := range msgs {
-		rows[i] = row{m.ContactID, m.Phone, m.Body, string(m.Kind), string(m.State), m.Provider, m.Reference,
-			m.Segments, string(m.Encoding), int64(m.Cost), m.BatchID, m.CampaignID, m.TemplateID, m.CreatedBy}
+		if m.State != first.State || m.Provider != first.Provider || !sameID(m.BatchID, first.BatchID) ||
+			!sameID(m.CampaignID, first.CampaignID) || !sameID(m.TemplateID, first.TemplateID) || !sameID(m.CreatedBy, first.CreatedBy) {
+			return nil, fmt.Errorf("store: insert messages: message %d differs from the first in state, provider, batch, campaign, template or creator", i)
+		}
+		var contact any
+		if m.ContactID != nil {
+			contact = *m.ContactID
+		}
+		rows[i] = [8]any{contact, m.Phone, m.Body, m.Reference, m.Segments, string(m.Encoding), int64(m.Cost), string(m.Kind)}
 	}
 	payload, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: insert messages: %w", err)
 	}
-	res, err := tx.QueryContext(ctx, tx.db.q.insertMessages, payload, now)
+	res, err := tx.QueryContext(ctx, tx.db.q.insertMessages, payload, now, string(first.State), first.Provider,
+		first.BatchID, first.CampaignID, first.TemplateID, first.CreatedBy)
 	if err != nil {
 		return nil, insertErr(err)
 	}
@@ -406,3 +403,5 @@ func reachedSent(from, to sms.State) bool {
 	before := from == sms.StateDraft || from == sms.StateQueued || from == sms.StateSending
 	return before && (to == sms.StateSent || to == sms.StateDelivered)
 }
+
+func sameID(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

@@ -54,7 +54,7 @@ func newQueries(d Dialect) *queries {
 SELECT id, 'sending', $2, $3, $4 FROM messages WHERE batch_id = $1 AND state = 'queued'`
 	q.markSending = `UPDATE messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = NULL, updated_at = $2
 WHERE batch_id = $1 AND state IN ('queued', 'sending')
-RETURNING ` + messageColumns
+RETURNING id, contact_id, phone, body, kind, state, provider, reference, segments, cost, attempts`
 	q.orphanBatches = `SELECT b.id FROM send_batches b
 WHERE (b.lease_until IS NULL OR b.lease_until < $1)
   AND EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id AND m.state IN ('queued', 'sending'))

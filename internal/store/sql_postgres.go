@@ -6,14 +6,12 @@ package store
 // several Recado instances never apply two changes to one message at once.
 var postgresQueries = queries{
 	insertMessages: `
-INSERT INTO messages (contact_id, phone, body, direction, kind, state, provider, reference, segments,
-                      encoding, cost, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
-SELECT coalesce(j.contact_id, (SELECT c.id FROM contacts c WHERE c.phone = j.phone)),
-       j.phone, j.body, 'outbound', j.kind, j.state, j.provider, j.reference, j.segments, j.encoding,
-       j.cost, j.batch_id, j.campaign_id, j.template_id, j.created_by, $2, $2
-FROM json_to_recordset($1::json) AS j(contact_id bigint, phone text, body text, kind text, state text,
-     provider text, reference text, segments int, encoding text, cost bigint, batch_id bigint,
-     campaign_id bigint, template_id bigint, created_by bigint)
+INSERT INTO messages (contact_id, phone, body, reference, segments, encoding, cost, kind, direction, state,
+                      provider, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
+SELECT coalesce((j->>0)::bigint, (SELECT c.id FROM contacts c WHERE c.phone = j->>1)),
+       j->>1, j->>2, j->>3, (j->>4)::int, j->>5, (j->>6)::bigint, j->>7,
+       'outbound', $3, $4, $5, $6, $7, $8, $2, $2
+FROM json_array_elements($1::json) AS j
 RETURNING id, reference, contact_id`,
 
 	insertEvents: `

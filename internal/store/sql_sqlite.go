@@ -7,13 +7,11 @@ package store
 // plain selects.
 var sqliteQueries = queries{
 	insertMessages: `
-INSERT INTO messages (contact_id, phone, body, direction, kind, state, provider, reference, segments,
-                      encoding, cost, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
-SELECT coalesce(j.value->>'contact_id', (SELECT c.id FROM contacts c WHERE c.phone = j.value->>'phone')),
-       j.value->>'phone', j.value->>'body', 'outbound', j.value->>'kind', j.value->>'state',
-       j.value->>'provider', j.value->>'reference', j.value->>'segments', j.value->>'encoding',
-       j.value->>'cost', j.value->>'batch_id', j.value->>'campaign_id', j.value->>'template_id',
-       j.value->>'created_by', ?2, ?2
+INSERT INTO messages (contact_id, phone, body, reference, segments, encoding, cost, kind, direction, state,
+                      provider, batch_id, campaign_id, template_id, created_by, created_at, updated_at)
+SELECT coalesce(j.value->>0, (SELECT c.id FROM contacts c WHERE c.phone = j.value->>1)),
+       j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7,
+       'outbound', ?3, ?4, ?5, ?6, ?7, ?8, ?2, ?2
 FROM json_each(?1) AS j
 RETURNING id, reference, contact_id`,
 
