@@ -44,7 +44,6 @@ const (
 // Event records one change of state of a message: when, to what, who caused
 // it, and a free-text detail (an error, a provider's status word).
 type Event struct {
-	ID        int64     `json:"id"`
 	MessageID int64     `json:"message_id"`
 	State     State     `json:"state"`
 	At        time.Time `json:"at"`

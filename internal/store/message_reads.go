@@ -47,7 +47,7 @@ func (db *DB) MessageEvents(ctx context.Context, id int64) ([]sms.Event, error) 
 	var out []sms.Event
 	for rows.Next() {
 		var e sms.Event
-		if err := rows.Scan(&e.ID, &e.MessageID, &e.State, &e.At, &e.Source, &e.Detail); err != nil {
+		if err := rows.Scan(&e.MessageID, &e.State, &e.At, &e.Source, &e.Detail); err != nil {
 			return nil, fmt.Errorf("store: message events: %w", err)
 		}
 		e.At = e.At.UTC()

@@ -44,7 +44,8 @@ func newQueries(d Dialect) *queries {
 		q = postgresQueries
 	}
 	q.getMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = $1`
-	q.messageEvents = `SELECT id, message_id, state, at, source, detail FROM message_events WHERE message_id = $1 ORDER BY id`
+	q.messageEvents = `SELECT message_id, state, at, source, detail FROM message_events WHERE message_id = $1
+ORDER BY at, CASE state WHEN 'draft' THEN 0 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3 ELSE 4 END`
 	q.countByState = `SELECT state, count(*) FROM messages GROUP BY state`
 	q.deleteMessage = `DELETE FROM messages WHERE id = $1`
 	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`

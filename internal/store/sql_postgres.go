@@ -17,7 +17,8 @@ RETURNING id, reference, contact_id`,
 	insertEvents: `
 INSERT INTO message_events (message_id, state, at, source, detail)
 SELECT j.m, j.s, j.a, j.o, coalesce(j.d, '')
-FROM json_to_recordset($1::json) AS j(m bigint, s text, a timestamptz, o text, d text)`,
+FROM json_to_recordset($1::json) AS j(m bigint, s text, a timestamptz, o text, d text)
+ON CONFLICT DO NOTHING`,
 
 	bumpContactStats: `
 UPDATE contacts
@@ -72,7 +73,8 @@ RETURNING id, provider, reference, attempts`,
 	forUpdate:      ` FOR UPDATE`,
 
 	insertEventIDs: `INSERT INTO message_events (message_id, state, at, source, detail)
-SELECT j::bigint, $2, $3, $4, $5 FROM json_array_elements_text($1::json) AS j`,
+SELECT j::bigint, $2, $3, $4, $5 FROM json_array_elements_text($1::json) AS j
+ON CONFLICT DO NOTHING`,
 
 	recordSent: `
 UPDATE messages

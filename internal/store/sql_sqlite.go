@@ -16,7 +16,7 @@ FROM json_each(?1) AS j
 RETURNING id, reference, contact_id`,
 
 	insertEvents: `
-INSERT INTO message_events (message_id, state, at, source, detail)
+INSERT OR IGNORE INTO message_events (message_id, state, at, source, detail)
 SELECT j.value->>'m', j.value->>'s', j.value->>'a', j.value->>'o', coalesce(j.value->>'d', '')
 FROM json_each(?1) AS j`,
 
@@ -70,7 +70,7 @@ RETURNING id, provider, reference, attempts`,
 	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
 	forUpdate:      ``,
 
-	insertEventIDs: `INSERT INTO message_events (message_id, state, at, source, detail)
+	insertEventIDs: `INSERT OR IGNORE INTO message_events (message_id, state, at, source, detail)
 SELECT j.value, ?2, ?3, ?4, ?5 FROM json_each(?1) AS j`,
 
 	recordSent: `

@@ -102,15 +102,17 @@ CREATE INDEX messages_provider_id ON messages (provider, provider_message_id) WH
 CREATE INDEX messages_contact ON messages (contact_id, id) WHERE contact_id IS NOT NULL;
 CREATE INDEX messages_state ON messages (state, id);
 
+-- One row per change of state. The key orders a message's events in time
+-- and makes recording the same event twice a no-op; on SQLite the table is
+-- the key's b-tree itself (WITHOUT ROWID), one write per event.
 CREATE TABLE message_events (
-    id         INTEGER PRIMARY KEY,
     message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
-    state      TEXT NOT NULL,
     at         DATETIME NOT NULL,
+    state      TEXT NOT NULL,
     source     TEXT NOT NULL,
-    detail     TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX message_events_message ON message_events (message_id, id);
+    detail     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (message_id, at, state)
+) WITHOUT ROWID;
 
 -- Answers to POST requests that carried an Idempotency-Key, kept so that a
 -- repeat gets the first answer. status 0 marks a request still running.
