@@ -64,6 +64,7 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerContacts()
 	s.registerProviders()
 	s.registerUsers()
+	s.registerBlacklist()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/recado-sms/recado/internal/api"
 	"github.com/recado-sms/recado/internal/app/apptest"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/store/storetest"
 )
@@ -70,6 +73,12 @@ var operations = map[string]operation{
 	"create-my-token":   {perm: auth.TokensManage, operator: true, want: http.StatusCreated, body: func() any { return map[string]any{"name": "matrix"} }},
 	"list-my-tokens":    {perm: auth.TokensManage, operator: true, want: http.StatusOK},
 	"revoke-token":      {perm: auth.TokensManage, operator: true, param: "token", want: http.StatusNoContent},
+
+	"list-blacklist": {perm: auth.BlacklistRead, operator: true, want: http.StatusOK},
+	"add-blacklist": {perm: auth.BlacklistWrite, want: http.StatusOK,
+		body: func() any { return map[string]any{"phones": []string{uniquePhone()}, "reason": "matrix"} }},
+	"remove-blacklist": {perm: auth.BlacklistWrite, param: "blacklisted", want: http.StatusNoContent},
+	"mark-read":        {perm: auth.MessagesWrite, operator: true, param: "inbound", want: http.StatusOK},
 }
 
 // TestOperationsTable checks the table above against the API itself: every
@@ -188,6 +197,23 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 			t.Fatalf("create token: %v", err)
 		}
 		return fmt.Sprint(tok.ID)
+	case "blacklisted":
+		phone := uniquePhone()
+		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/blacklist", s.Token,
+			map[string]any{"phones": []string{phone}}, http.StatusOK)
+		return url.PathEscape(phone)
+	case "inbound":
+		phone := uniquePhone()
+		err := s.App.Dispatch.ApplyReplies(context.Background(), "mock", sms.SourceWebhook,
+			[]provider.Reply{{ProviderReplyID: uniqueName("reply"), Phone: phone, Body: "oi"}})
+		if err != nil {
+			t.Fatalf("inject a reply: %v", err)
+		}
+		in, err := s.App.DB.ListMessages(context.Background(), store.MessageFilter{Direction: sms.Inbound, Limit: 1})
+		if err != nil || len(in) == 0 {
+			t.Fatalf("find the reply: %v", err)
+		}
+		return fmt.Sprint(in[0].ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,
@@ -227,7 +253,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 				path := o.Path
 				if want.param != "" {
 					v := f.param(t, want.param, c)
-					path = strings.NewReplacer("{id}", v, "{name}", v).Replace(path)
+					path = strings.NewReplacer("{id}", v, "{name}", v, "{phone}", v).Replace(path)
 				}
 				if strings.Contains(path, "{") {
 					t.Fatalf("path %s has a parameter the table does not fill", path)

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	// The registry's sink is the dispatcher, built after it: sinkRef breaks
 	// the cycle.
 	sink := &sinkRef{}
-	reg := provider.NewRegistry(provider.Deps{Sink: sink, HTTPClient: &http.Client{Timeout: time.Minute},
+	reg := provider.NewRegistry(provider.Deps{Sink: sink, Replies: sink, HTTPClient: &http.Client{Timeout: time.Minute},
 		Logger: a.log, Now: time.Now, PublicURL: strings.TrimRight(cfg.PublicURL, "/")})
 	types := cfg.ProviderTypes
 	if types == nil {
@@ -256,6 +256,10 @@ func (s *sinkRef) ApplyStatuses(ctx context.Context, p string, src sms.Source, u
 	return s.d.ApplyStatuses(ctx, p, src, u)
 }
 
+func (s *sinkRef) ApplyReplies(ctx context.Context, p string, src sms.Source, r []provider.Reply) error {
+	return s.d.ApplyReplies(ctx, p, src, r)
+}
+
 type gauges struct {
 	db *store.DB
 	d  *dispatch.Dispatcher
@@ -313,7 +317,51 @@ func (a *App) routes(cfg Config) http.Handler {
 	})
 	h = api.Idempotency(a.DB, a.log, h)
 	h = api.Authenticate(a.Accounts, a.log, h)
-	return a.observe(h)
+	return a.observe(a.webhooks(h))
+}
+
+// webhooks serves the providers' webhooks and hands every other request to
+// next. A webhook carries its own credentials (a secret in its path, or a
+// gateway's JWT in Authorization), so it must never meet the API's token
+// check, which would refuse a JWT as a bad API token.
+func (a *App) webhooks(next http.Handler) http.Handler {
+	hooks := http.NewServeMux()
+	hooks.Handle("POST /webhooks/kolmeya/{provider}/{secret}", kolmeya.NewWebhookHandler(kolmeya.WebhookOptions{
+		Lookup: a.kolmeyaProvider, Sink: a.Dispatch, Replies: a.Dispatch, Logger: a.log, Now: time.Now}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hooks.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
+			*p = r.Pattern
+		}
+	})
+}
+
+// kolmeyaProvider returns the live Kolmeya provider named name, active or
+// not (its messages' reports still count); a provider of another type is
+// not found.
+func (a *App) kolmeyaProvider(ctx context.Context, name string) (*kolmeya.Provider, error) {
+	p, rec, err := a.Providers.Lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	kp, ok := p.(*kolmeya.Provider)
+	if !ok {
+		return nil, sms.Errorf(sms.KindNotFound, "provider %q is of type %s, not kolmeya", name, rec.Type)
+	}
+	return kp, nil
+}
+
+// loggablePath is a request's path fit for the logs: a webhook's path holds
+// its provider's secret, so only its prefix is kept.
+func loggablePath(path string) string {
+	if strings.HasPrefix(path, "/webhooks/") {
+		return "/webhooks/…"
+	}
+	return path
 }
 
 // observe counts requests by route pattern and status, and recovers panics
@@ -326,7 +374,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
 		defer func() {
 			if p := recover(); p != nil {
-				a.log.Error("panic in handler", "panic", p, "path", r.URL.Path)
+				a.log.Error("panic in handler", "panic", p, "path", loggablePath(r.URL.Path))
 				if !sw.wrote {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/recado-sms/recado/internal/metrics"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	Region string
 	// MaxBody is the longest body accepted, in characters (1600).
 	MaxBody int
+	// OptOutWords are the replies that opt a contact out
+	// (sms.DefaultOptOutWords).
+	OptOutWords []string
 	// Rand is the source of message references (crypto/rand).
 	Rand io.Reader
 	// Now is the clock (time.Now).
@@ -84,6 +88,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxBody == 0 {
 		c.MaxBody = 1600
+	}
+	if len(c.OptOutWords) == 0 {
+		c.OptOutWords = sms.DefaultOptOutWords
 	}
 	if c.Now == nil {
 		c.Now = time.Now

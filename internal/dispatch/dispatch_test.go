@@ -395,3 +395,73 @@ func TestReportBeforeTheSendAnswerKeepsTheSentStep(t *testing.T) {
 		}
 	})
 }
+
+func TestApplyReplies(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		contact, err := f.db.CreateContact(ctx, sms.Contact{Name: "Fulana Teste", Phone: "+5511900000001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, batch := f.submit(t, 3) // to +5511900000001..3
+		if err := f.d.sendBatch(ctx, batch, false); err != nil {
+			t.Fatal(err)
+		}
+		sent := f.states(t, ms)
+		at := time.Date(2026, 11, 16, 14, 30, 0, 0, time.UTC)
+		replies := []provider.Reply{
+			{ProviderReplyID: "r1", Phone: "5511900000001", Body: "SIM", ReceivedAt: at, InReplyToProviderMessageID: sent[0].ProviderMessageID},
+			{ProviderReplyID: "r2", Phone: "(11) 90000-0002", Body: "Sair.", ReceivedAt: at, InReplyToReference: sent[1].Reference},
+			{ProviderReplyID: "r3", Phone: "+5511900000003", Body: "quem é?", ReceivedAt: at}, // linked by phone
+			{ProviderReplyID: "", Phone: "+5511900000003", Body: "no id"},                     // ignored
+			{ProviderReplyID: "r4", Phone: "not a phone", Body: "x"},                          // ignored
+		}
+		if err := f.d.ApplyReplies(ctx, "mock", sms.SourceWebhook, replies); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.d.ApplyReplies(ctx, "mock", sms.SourcePoll, replies[:2]); err != nil { // seen again
+			t.Fatal(err)
+		}
+		in, err := f.db.ListMessages(ctx, store.MessageFilter{Direction: sms.Inbound})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in) != 3 {
+			t.Fatalf("inbound messages = %d, want 3 (duplicates and unreadable ones skipped)", len(in))
+		}
+		byBody := map[string]sms.Message{}
+		for _, m := range in {
+			byBody[m.Body] = m
+		}
+		for body, want := range map[string]int64{"SIM": sent[0].ID, "Sair.": sent[1].ID, "quem é?": sent[2].ID} {
+			m := byBody[body]
+			if m.ReplyTo == nil || *m.ReplyTo != want || m.State != sms.StateReceived || m.Direction != sms.Inbound {
+				t.Errorf("reply %q: reply_to %v state %s, want reply to %d", body, m.ReplyTo, m.State, want)
+			}
+		}
+		if m := byBody["SIM"]; m.ContactID == nil || *m.ContactID != contact.ID || !m.CreatedAt.Equal(at) {
+			t.Errorf("reply SIM: contact %v at %v", m.ContactID, m.CreatedAt)
+		}
+		if got := eventStates(t, f.db, byBody["SIM"].ID); got != "[received/webhook]" {
+			t.Errorf("reply events = %s", got)
+		}
+		c, _ := f.db.GetContact(ctx, contact.ID)
+		if c.Stats.Received != 1 || c.OptedOut {
+			t.Errorf("contact after SIM: %+v opted out %v", c.Stats, c.OptedOut)
+		}
+		// "Sair." opted +5511900000002 out: on the blacklist, marketing refused,
+		// transactional still allowed.
+		listed, _ := f.db.Blacklisted(ctx, []string{"+5511900000002", "+5511900000003"})
+		if !listed["+5511900000002"] || listed["+5511900000003"] {
+			t.Fatalf("blacklist = %v", listed)
+		}
+		_, err = f.d.Submit(ctx, []Request{{To: "+5511900000002", Body: "promo"}})
+		if sms.KindOf(err) != sms.KindInvalid {
+			t.Fatalf("marketing to a blacklisted number: %v", err)
+		}
+		if _, err := f.d.Submit(ctx, []Request{{To: "+5511900000002", Body: "código 123", Kind: sms.Transactional}}); err != nil {
+			t.Fatalf("transactional to a blacklisted number: %v", err)
+		}
+	})
+}

@@ -168,6 +168,24 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 			}
 		}
 	}
+	// The blacklist: no marketing message to a number on it.
+	if len(bad) == 0 {
+		var marketing []string
+		for _, p := range preps {
+			if p.Kind == sms.Marketing {
+				marketing = append(marketing, p.Phone)
+			}
+		}
+		listed, err := d.db.Blacklisted(ctx, marketing)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range preps {
+			if p.Kind == sms.Marketing && listed[p.Phone] {
+				bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: "the number is on the blacklist: only transactional messages may go to it", Value: p.Phone})
+			}
+		}
+	}
 	if len(bad) > 0 {
 		return nil, sms.Invalid("the request has invalid messages", bad...)
 	}

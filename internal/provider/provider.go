@@ -106,6 +106,26 @@ type StatusSink interface {
 	ApplyStatuses(ctx context.Context, provider string, source sms.Source, updates []StatusUpdate) error
 }
 
+// Reply is an SMS a recipient sent back, as a provider reports it.
+type Reply struct {
+	ProviderReplyID string    // the provider's id for the reply: the key that de-duplicates it
+	Phone           string    // the sender, in any form the provider gives (normalised by Recado)
+	Body            string    //
+	ReceivedAt      time.Time // zero: now
+	// What it answers, when the provider says: its id for our message, or our
+	// reference. Recado falls back to the latest message sent to the phone.
+	InReplyToProviderMessageID string
+	InReplyToReference         string
+}
+
+// ReplySink takes replies and stores them durably as inbound messages,
+// linked to their contact and to the message they answer; replying with an
+// opt-out word (SAIR, PARE, STOP…) opts the contact out. A reply seen before
+// (same provider and reply id) changes nothing. It returns once stored.
+type ReplySink interface {
+	ApplyReplies(ctx context.Context, provider string, source sms.Source, replies []Reply) error
+}
+
 // Config is a provider's stored configuration, secrets already decrypted.
 type Config struct {
 	Name     string

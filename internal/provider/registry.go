@@ -13,6 +13,7 @@ import (
 // Deps are what the registry hands every provider it builds.
 type Deps struct {
 	Sink       StatusSink
+	Replies    ReplySink
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time

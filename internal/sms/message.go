@@ -80,6 +80,7 @@ type Message struct {
 	UpdatedAt         time.Time   `json:"updated_at"`
 	SentAt            *time.Time  `json:"sent_at,omitempty"`
 	DeliveredAt       *time.Time  `json:"delivered_at,omitempty"`
+	ReadAt            *time.Time  `json:"read_at,omitempty"` // inbound: when an operator read it
 }
 
 // Transition moves m to state to at time at and returns the event that

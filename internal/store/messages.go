@@ -222,7 +222,7 @@ func (tx *Tx) bumpContactStats(ctx context.Context, total, sent, received map[in
 const messageColumns = `id, contact_id, phone, body, direction, kind, state, provider,
 	provider_message_id, provider_job_id, reference, segments, encoding, cost, error_code, error_text,
 	attempts, next_attempt_at, campaign_id, template_id, reply_to, created_by, created_at, updated_at,
-	sent_at, delivered_at`
+	sent_at, delivered_at, read_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -230,12 +230,12 @@ func scanMessage(s scanner) (sms.Message, error) {
 	var m sms.Message
 	var contactID, campaignID, templateID, replyTo, createdBy sql.NullInt64
 	var pmid, pjid sql.NullString
-	var next, sent, delivered sql.NullTime
+	var next, sent, delivered, read sql.NullTime
 	var cost int64
 	err := s.Scan(&m.ID, &contactID, &m.Phone, &m.Body, &m.Direction, &m.Kind, &m.State, &m.Provider,
 		&pmid, &pjid, &m.Reference, &m.Segments, &m.Encoding, &cost, &m.ErrorCode, &m.ErrorText,
 		&m.Attempts, &next, &campaignID, &templateID, &replyTo, &createdBy, &m.CreatedAt, &m.UpdatedAt,
-		&sent, &delivered)
+		&sent, &delivered, &read)
 	if err != nil {
 		return m, err
 	}
@@ -250,6 +250,7 @@ func scanMessage(s scanner) (sms.Message, error) {
 	m.NextAttemptAt = nullTime(next)
 	m.SentAt = nullTime(sent)
 	m.DeliveredAt = nullTime(delivered)
+	m.ReadAt = nullTime(read)
 	m.CreatedAt = m.CreatedAt.UTC()
 	m.UpdatedAt = m.UpdatedAt.UTC()
 	return m, nil

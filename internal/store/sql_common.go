@@ -22,6 +22,10 @@ type queries struct {
 	liveSendJobs             string
 	insertEventIDs           string
 	recordSent               string
+	insertReplies            string
+	addBlacklist             string
+	optOut                   string
+	blacklisted              string
 
 	// Common.
 	getMessage      string
@@ -44,8 +48,11 @@ func newQueries(d Dialect) *queries {
 		q = postgresQueries
 	}
 	q.getMessage = `SELECT ` + messageColumns + ` FROM messages WHERE id = $1`
+	// States only move forward, so ordering by the state's rank is the order
+	// they happened in, even when a provider's clock put a delivery report
+	// before our record of its acceptance.
 	q.messageEvents = `SELECT message_id, state, at, source, detail FROM message_events WHERE message_id = $1
-ORDER BY at, CASE state WHEN 'draft' THEN 0 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3 ELSE 4 END`
+ORDER BY CASE state WHEN 'draft' THEN 0 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3 ELSE 4 END, at`
 	q.countByState = `SELECT state, count(*) FROM messages GROUP BY state`
 	q.deleteMessage = `DELETE FROM messages WHERE id = $1`
 	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`

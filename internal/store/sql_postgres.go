@@ -89,6 +89,36 @@ FROM json_array_elements($1::json) AS j
 WHERE messages.reference = j->>0 AND messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
+	insertReplies: `
+INSERT INTO messages (provider, provider_message_id, phone, body, reference, segments, encoding,
+                      created_at, updated_at, direction, kind, state, contact_id, reply_to, campaign_id)
+SELECT x.provider, x.rid, x.phone, x.body, x.ref, x.segments, x.encoding, x.at, x.at,
+       'inbound', 'marketing', 'received',
+       (SELECT c.id FROM contacts c WHERE c.phone = x.phone),
+       x.reply_to, (SELECT o.campaign_id FROM messages o WHERE o.id = x.reply_to)
+FROM (SELECT j->>0 AS provider, j->>1 AS rid, j->>2 AS phone, j->>3 AS body, j->>4 AS ref,
+             (j->>5)::int AS segments, j->>6 AS encoding, (j->>7)::timestamptz AS at,
+             coalesce(
+               (SELECT o.id FROM messages o WHERE o.provider = j->>0 AND o.provider_message_id = j->>8
+                  AND o.direction = 'outbound' AND j->>8 <> '' LIMIT 1),
+               (SELECT o.id FROM messages o WHERE o.reference = j->>9 AND j->>9 <> ''),
+               (SELECT o.id FROM messages o WHERE o.phone = j->>2 AND o.direction = 'outbound'
+                  ORDER BY o.id DESC LIMIT 1)) AS reply_to
+      FROM json_array_elements($1::json) AS j) AS x
+ON CONFLICT DO NOTHING
+RETURNING id, reference, contact_id, reply_to, phone, body`,
+
+	addBlacklist: `INSERT INTO blacklist (phone, reason, source, created_by, created_at)
+SELECT j, $2, $3, $4, $5 FROM json_array_elements_text($1::json) AS j
+ON CONFLICT DO NOTHING
+RETURNING phone`,
+
+	optOut: `UPDATE contacts SET opted_out = TRUE, updated_at = $2
+WHERE phone IN (SELECT json_array_elements_text($1::json)) AND NOT opted_out
+RETURNING id`,
+
+	blacklisted: `SELECT phone FROM blacklist WHERE phone IN (SELECT json_array_elements_text($1::json))`,
+
 	liveSendJobs: `SELECT (args->>'batch_id')::bigint, state::text, attempted_at FROM river_job
 WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
 

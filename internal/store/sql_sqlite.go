@@ -88,6 +88,35 @@ FROM json_each(?1) AS j
 WHERE messages.reference = j.value->>0 AND +messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
+	insertReplies: `
+INSERT OR IGNORE INTO messages (provider, provider_message_id, phone, body, reference, segments, encoding,
+                      created_at, updated_at, direction, kind, state, contact_id, reply_to, campaign_id)
+SELECT x.provider, x.rid, x.phone, x.body, x.ref, x.segments, x.encoding, x.at, x.at,
+       'inbound', 'marketing', 'received',
+       (SELECT c.id FROM contacts c WHERE c.phone = x.phone),
+       x.reply_to, (SELECT o.campaign_id FROM messages o WHERE o.id = x.reply_to)
+FROM (SELECT j.value->>0 AS provider, j.value->>1 AS rid, j.value->>2 AS phone, j.value->>3 AS body,
+             j.value->>4 AS ref, j.value->>5 AS segments, j.value->>6 AS encoding, j.value->>7 AS at,
+             coalesce(
+               (SELECT o.id FROM messages o WHERE o.provider = j.value->>0 AND o.provider_message_id = j.value->>8
+                  AND o.direction = 'outbound' AND j.value->>8 <> ''),
+               (SELECT o.id FROM messages o WHERE o.reference = j.value->>9 AND j.value->>9 <> ''),
+               (SELECT o.id FROM messages o WHERE o.phone = j.value->>2 AND o.direction = 'outbound'
+                  ORDER BY o.id DESC LIMIT 1)) AS reply_to
+      FROM json_each(?1) AS j) AS x
+WHERE true
+RETURNING id, reference, contact_id, reply_to, phone, body`,
+
+	addBlacklist: `INSERT OR IGNORE INTO blacklist (phone, reason, source, created_by, created_at)
+SELECT j.value, ?2, ?3, ?4, ?5 FROM json_each(?1) AS j WHERE true
+RETURNING phone`,
+
+	optOut: `UPDATE contacts SET opted_out = TRUE, updated_at = ?2
+WHERE phone IN (SELECT value FROM json_each(?1)) AND NOT opted_out
+RETURNING id`,
+
+	blacklisted: `SELECT phone FROM blacklist WHERE phone IN (SELECT value FROM json_each(?1))`,
+
 	liveSendJobs: `SELECT json_extract(args, '$.batch_id'), state, attempted_at FROM river_job
 WHERE kind = 'send_batch' AND state IN ('available', 'scheduled', 'retryable', 'pending', 'running')`,
 

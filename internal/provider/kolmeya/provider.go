@@ -34,7 +34,7 @@ func TypeWith(limiters *Limiters) provider.Type {
 			}
 			return New(cfg.Name, s, deps, limiters)
 		},
-		Secrets: []string{"token", "webhook_secret"},
+		Secrets: []string{"token", "webhook_secret", "webhook_jwt_secret"},
 	}
 }
 

@@ -80,20 +80,21 @@ func TestParseSettings(t *testing.T) {
 		t.Errorf("parsed: %+v", s)
 	}
 	bad := map[string]string{
-		`{}`:                                       "token",
-		`{"token":"  "}`:                           "token",
-		`{"token":"t","base_url":"ftp://x"}`:       "base_url",
-		`{"token":"t","base_url":"kolmeya"}`:       "base_url",
-		`{"token":"t","segment_id":"abc"}`:         "segment_id",
-		`{"token":"t","segment_id":-1}`:            "segment_id",
-		`{"token":"t","sms_api_id":1.5}`:           "sms_api_id",
-		`{"token":"t","cost_per_segment":"abc"}`:   "cost_per_segment",
-		`{"token":"t","cost_per_segment":"-0.07"}`: "cost_per_segment",
-		`{"token":"t","timeout":"soon"}`:           "timeout",
-		`{"token":"t","timeout":"-1s"}`:            "timeout",
-		`{"token":"t","webhook_secret":"short"}`:   "webhook_secret",
-		`{"token":"t","segment":109}`:              "segment",
-		`[`:                                        "JSON",
+		`{}`:                                                          "token",
+		`{"token":"  "}`:                                              "token",
+		`{"token":"t","base_url":"ftp://x"}`:                          "base_url",
+		`{"token":"t","base_url":"kolmeya"}`:                          "base_url",
+		`{"token":"t","segment_id":"abc"}`:                            "segment_id",
+		`{"token":"t","segment_id":-1}`:                               "segment_id",
+		`{"token":"t","sms_api_id":1.5}`:                              "sms_api_id",
+		`{"token":"t","cost_per_segment":"abc"}`:                      "cost_per_segment",
+		`{"token":"t","cost_per_segment":"-0.07"}`:                    "cost_per_segment",
+		`{"token":"t","timeout":"soon"}`:                              "timeout",
+		`{"token":"t","timeout":"-1s"}`:                               "timeout",
+		`{"token":"t","webhook_secret":"short"}`:                      "webhook_secret",
+		`{"token":"t","webhook_jwt_secret":"short-0123456789abcdef"}`: "webhook_jwt_secret",
+		`{"token":"t","segment":109}`:                                 "segment",
+		`[`:                                                           "JSON",
 	}
 	for in, field := range bad {
 		_, err := ParseSettings(json.RawMessage(in))
@@ -108,7 +109,7 @@ func TestParseSettings(t *testing.T) {
 
 func TestTypeAndIdentity(t *testing.T) {
 	typ := Type()
-	if typ.Name != "kolmeya" || strings.Join(typ.Secrets, ",") != "token,webhook_secret" {
+	if typ.Name != "kolmeya" || strings.Join(typ.Secrets, ",") != "token,webhook_secret,webhook_jwt_secret" {
 		t.Errorf("Type = %+v", typ)
 	}
 	p := newProvider(t, "http://127.0.0.1:9/api/v1", newClock(), nil)

@@ -3,6 +3,7 @@ package kolmeya
 import (
 	"context"
 
+	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/sms"
 )
 
@@ -101,4 +102,17 @@ func allPages[T any](ctx context.Context, c *Client, path string, periodHours in
 		}
 	}
 	return out, sms.Errorf(sms.KindProviderTemporary, "more than %d pages", maxPages)
+}
+
+// ForRecado turns a Kolmeya reply into the provider-neutral form that
+// Recado stores. The sender is the phone of the message it answers.
+func (r Reply) ForRecado() provider.Reply {
+	return provider.Reply{
+		ProviderReplyID:            string(r.ID),
+		Phone:                      string(r.Message.Phone),
+		Body:                       string(r.Text),
+		ReceivedAt:                 r.ReceivedAt.Time,
+		InReplyToProviderMessageID: string(r.Message.ID),
+		InReplyToReference:         string(r.Message.Reference),
+	}
 }

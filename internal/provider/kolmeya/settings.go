@@ -14,9 +14,11 @@ import (
 // Settings configure a Kolmeya provider. They are stored as JSON:
 //
 //	{"base_url": "https://kolmeya.com.br/api/v1", "token": "…", "segment_id": 109,
-//	 "sms_api_id": 47, "webhook_secret": "…", "cost_per_segment": "0.07", "timeout": "30s"}
+//	 "sms_api_id": 47, "webhook_secret": "…", "webhook_jwt_secret": "…",
+//	 "cost_per_segment": "0.07", "timeout": "30s"}
 //
-// Only token is required. "token" and "webhook_secret" are secrets.
+// Only token is required. "token", "webhook_secret" and "webhook_jwt_secret"
+// are secrets.
 type Settings struct {
 	// BaseURL is Kolmeya's API root; DefaultBaseURL when empty.
 	BaseURL string
@@ -31,6 +33,11 @@ type Settings struct {
 	// request; without it (or without a public URL) no webhook URL is sent
 	// and statuses come by polling only.
 	WebhookSecret string
+	// WebhookJWTSecret is the HMAC key of the HS256 JWTs a gateway in front
+	// of Recado may put in the webhooks' Authorization header; a webhook
+	// bearing a valid one is accepted whatever its URL's secret. Empty means
+	// no JWT is accepted.
+	WebhookJWTSecret string
 	// CostPerSegment is what one segment costs, reported in each accepted
 	// Result; 0 reports no cost.
 	CostPerSegment sms.Money
@@ -42,12 +49,17 @@ type Settings struct {
 // thing keeping strangers from posting statuses.
 const MinWebhookSecret = 16
 
+// MinWebhookJWTSecret is the shortest HS256 key accepted: RFC 7518 asks for
+// a key at least as long as the hash, 256 bits.
+const MinWebhookJWTSecret = 32
+
 type settingsJSON struct {
 	BaseURL        string          `json:"base_url"`
 	Token          string          `json:"token"`
 	SegmentID      json.RawMessage `json:"segment_id"`
 	SMSAPIID       json.RawMessage `json:"sms_api_id"`
 	WebhookSecret  string          `json:"webhook_secret"`
+	WebhookJWT     string          `json:"webhook_jwt_secret"`
 	CostPerSegment json.RawMessage `json:"cost_per_segment"`
 	Timeout        string          `json:"timeout"`
 }
@@ -66,10 +78,11 @@ func ParseSettings(raw json.RawMessage) (Settings, error) {
 		return Settings{}, sms.Errorf(sms.KindInvalid, "kolmeya: bad settings JSON: %w", err)
 	}
 	s := Settings{
-		BaseURL:       strings.TrimRight(strings.TrimSpace(in.BaseURL), "/"),
-		Token:         strings.TrimSpace(in.Token),
-		WebhookSecret: in.WebhookSecret,
-		Timeout:       30 * time.Second,
+		BaseURL:          strings.TrimRight(strings.TrimSpace(in.BaseURL), "/"),
+		Token:            strings.TrimSpace(in.Token),
+		WebhookSecret:    in.WebhookSecret,
+		WebhookJWTSecret: in.WebhookJWT,
+		Timeout:          30 * time.Second,
 	}
 	invalid := func(field, msg string, value any) error {
 		return sms.Invalid(fmt.Sprintf("kolmeya: setting %s %s", field, msg),
@@ -93,6 +106,9 @@ func ParseSettings(raw json.RawMessage) (Settings, error) {
 	}
 	if s.WebhookSecret != "" && len(s.WebhookSecret) < MinWebhookSecret {
 		return Settings{}, invalid("webhook_secret", fmt.Sprintf("must have at least %d characters", MinWebhookSecret), nil)
+	}
+	if s.WebhookJWTSecret != "" && len(s.WebhookJWTSecret) < MinWebhookJWTSecret {
+		return Settings{}, invalid("webhook_jwt_secret", fmt.Sprintf("must have at least %d characters", MinWebhookJWTSecret), nil)
 	}
 	if len(in.CostPerSegment) > 0 {
 		var text FlexString
