@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -108,6 +109,9 @@ type Dispatcher struct {
 	refs      *refSource
 	stopSweep context.CancelFunc
 	swept     chan struct{}
+
+	statusOnce sync.Once
+	statusCh   chan *statusCall
 }
 
 // lease is how long a worker holds a batch: longer than a send attempt may

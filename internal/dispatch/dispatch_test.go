@@ -465,3 +465,38 @@ func TestApplyReplies(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentStatusReportsAreAllStored(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		ms, batch := f.submit(t, 300)
+		if err := f.d.sendBatch(ctx, batch, false); err != nil {
+			t.Fatal(err)
+		}
+		sent := f.states(t, ms)
+		errs := make(chan error, len(sent))
+		for _, m := range sent {
+			go func() {
+				errs <- f.d.ApplyStatuses(ctx, "mock", sms.SourceWebhook,
+					[]provider.StatusUpdate{{ProviderMessageID: m.ProviderMessageID, State: sms.StateDelivered}})
+			}()
+		}
+		for range sent {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Every call returned after its report was stored.
+		for _, m := range f.states(t, ms) {
+			if m.State != sms.StateDelivered {
+				t.Fatalf("message %d is %s after its report was acknowledged", m.ID, m.State)
+			}
+		}
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := f.d.ApplyStatuses(canceled, "mock", sms.SourceWebhook, []provider.StatusUpdate{{Reference: "x", State: sms.StateDelivered}}); err == nil {
+			t.Fatal("a canceled call reported success")
+		}
+	})
+}

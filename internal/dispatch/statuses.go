@@ -3,24 +3,16 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
 
-// ApplyStatuses applies later reports about messages of a provider, in one
-// transaction, and returns once they are stored. Reports that come late (a
-// "sent" after "delivered"), repeat, or name no known message change nothing.
-// It is the provider.StatusSink every provider reports to.
-func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, source sms.Source, updates []provider.StatusUpdate) error {
-	if len(updates) == 0 {
-		return nil
-	}
-	var applied, stale, unknown int
-	err := d.db.InTx(ctx, func(tx *store.Tx) error {
-		applied, stale, unknown = 0, 0, 0
+// applyStatuses applies one provider's reports inside tx and counts what
+// became of them.
+func (d *Dispatcher) applyStatuses(ctx context.Context, tx *store.Tx, providerName string, source sms.Source, updates []provider.StatusUpdate) (applied, stale, unknown int, err error) {
+	err = func() error {
 		var ids, refs []string
 		for _, u := range updates {
 			if u.ProviderMessageID != "" {
@@ -117,17 +109,8 @@ func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, sou
 			ups = append(ups, store.MessageUpdate{Message: *e.m, From: e.from})
 		}
 		return tx.SaveMessages(ctx, ups, evs)
-	})
-	if err != nil {
-		return fmt.Errorf("dispatch: apply statuses: %w", err)
-	}
-	d.metrics.Statuses(providerName, string(source), "applied", applied)
-	d.metrics.Statuses(providerName, string(source), "stale", stale)
-	d.metrics.Statuses(providerName, string(source), "unknown", unknown)
-	if unknown > 0 {
-		d.log.Info("status reports for unknown messages ignored", "provider", providerName, "count", unknown)
-	}
-	return nil
+	}()
+	return applied, stale, unknown, err
 }
 
 // afterSent reports whether a reported state can only follow a send.
