@@ -42,6 +42,9 @@ func (d *Dispatcher) ApplyStatuses(ctx context.Context, providerName string, sou
 	call := &statusCall{provider: providerName, source: source, updates: updates, done: make(chan error, 1)}
 	d.statusOnce.Do(func() {
 		d.statusCh = make(chan *statusCall, 1024)
+		// One applier: on SQLite there is one writer anyway, and on
+		// PostgreSQL more appliers measured no faster on two cores while
+		// opening a way to deadlocks between them.
 		go d.statusLoop()
 	})
 	select {

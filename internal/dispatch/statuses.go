@@ -12,6 +12,40 @@ import (
 // applyStatuses applies one provider's reports inside tx and counts what
 // became of them.
 func (d *Dispatcher) applyStatuses(ctx context.Context, tx *store.Tx, providerName string, source sms.Source, updates []provider.StatusUpdate) (applied, stale, unknown int, err error) {
+	// The common case first: "delivered" for a message that is sent, by the
+	// provider's id, in one statement. What it does not move (unknown ids,
+	// messages in another state, repeats) takes the general path below.
+	var fast []store.Delivery
+	seen := map[string]bool{}
+	for _, u := range updates {
+		if u.State == sms.StateDelivered && u.ProviderMessageID != "" && !seen[u.ProviderMessageID] {
+			seen[u.ProviderMessageID] = true
+			at := u.At
+			if at.IsZero() {
+				at = d.cfg.Now()
+			}
+			fast = append(fast, store.Delivery{ProviderMessageID: u.ProviderMessageID, At: at.UTC(), Detail: u.Detail})
+		}
+	}
+	moved, err := tx.RecordDelivered(ctx, providerName, fast, source)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if len(moved) > 0 {
+		applied = len(moved)
+		rest := make([]provider.StatusUpdate, 0, len(updates)-len(moved))
+		for _, u := range updates {
+			if u.State == sms.StateDelivered && moved[u.ProviderMessageID] {
+				delete(moved, u.ProviderMessageID) // only the first report of it was applied
+				continue
+			}
+			rest = append(rest, u)
+		}
+		updates = rest
+		if len(updates) == 0 {
+			return applied, 0, 0, nil
+		}
+	}
 	err = func() error {
 		var ids, refs []string
 		for _, u := range updates {

@@ -33,6 +33,51 @@ type Service struct {
 
 	mu    sync.Mutex
 	built map[string]built
+	recs  map[string]cachedRecord // by name; "" is the default provider
+	now   func() time.Time
+}
+
+// recordTTL is how long a provider's record is trusted without reading it
+// again: every webhook and every batch looks its provider up, and records
+// change rarely. A change made on another instance is seen within it.
+const recordTTL = time.Second
+
+type cachedRecord struct {
+	rec store.ProviderRecord
+	at  time.Time
+}
+
+// record returns the record of provider name ("" for the default), from the
+// cache when fresh.
+func (s *Service) record(ctx context.Context, name string) (store.ProviderRecord, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.recs[name]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < recordTTL {
+		return c.rec, nil
+	}
+	var rec store.ProviderRecord
+	var err error
+	if name == "" {
+		rec, err = s.db.DefaultProviderRecord(ctx)
+	} else {
+		rec, err = s.db.ProviderRecord(ctx, name)
+	}
+	if err != nil {
+		return rec, err
+	}
+	s.mu.Lock()
+	s.recs[name] = cachedRecord{rec: rec, at: now}
+	s.mu.Unlock()
+	return rec, nil
+}
+
+// forget drops cached records after a change made here.
+func (s *Service) forget() {
+	s.mu.Lock()
+	clear(s.recs)
+	s.mu.Unlock()
 }
 
 type built struct {
@@ -43,7 +88,7 @@ type built struct {
 // New returns a Service over db, building providers with reg and sealing
 // their secrets with box.
 func New(db *store.DB, reg *provider.Registry, box Sealer) *Service {
-	return &Service{db: db, reg: reg, box: box, built: map[string]built{}}
+	return &Service{db: db, reg: reg, box: box, built: map[string]built{}, recs: map[string]cachedRecord{}, now: time.Now}
 }
 
 // View is a provider as the API and UI show it: secret settings are never
@@ -96,6 +141,7 @@ func (s *Service) Create(ctx context.Context, in Input) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
+	s.forget()
 	return s.view(rec)
 }
 
@@ -127,6 +173,7 @@ func (s *Service) Update(ctx context.Context, name string, in Input) (View, erro
 	if err != nil {
 		return View{}, err
 	}
+	s.forget()
 	return s.view(rec)
 }
 
@@ -135,6 +182,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	if err := s.db.DeleteProvider(ctx, name); err != nil {
 		return err
 	}
+	s.forget()
 	s.mu.Lock()
 	if b, ok := s.built[name]; ok {
 		closeProvider(b.p)
@@ -174,13 +222,7 @@ func (s *Service) View(ctx context.Context, name string) (View, error) {
 // is empty, with its record. An inactive provider is a conflict: nothing may
 // be sent through it.
 func (s *Service) Get(ctx context.Context, name string) (provider.Provider, store.ProviderRecord, error) {
-	var rec store.ProviderRecord
-	var err error
-	if name == "" {
-		rec, err = s.db.DefaultProviderRecord(ctx)
-	} else {
-		rec, err = s.db.ProviderRecord(ctx, name)
-	}
+	rec, err := s.record(ctx, name)
 	if err != nil {
 		return nil, rec, err
 	}
@@ -194,7 +236,7 @@ func (s *Service) Get(ctx context.Context, name string) (provider.Provider, stor
 // Lookup returns the live provider named name whether active or not, for
 // work already under way (finishing a batch, applying reports).
 func (s *Service) Lookup(ctx context.Context, name string) (provider.Provider, store.ProviderRecord, error) {
-	rec, err := s.db.ProviderRecord(ctx, name)
+	rec, err := s.record(ctx, name)
 	if err != nil {
 		return nil, rec, err
 	}

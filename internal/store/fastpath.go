@@ -117,3 +117,51 @@ func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegm
 	}
 	return moved, tx.bumpContactStats(ctx, nil, perContact, nil, now)
 }
+
+// Delivery is a provider's report that one of its messages was delivered.
+type Delivery struct {
+	ProviderMessageID string
+	At                time.Time
+	Detail            string
+}
+
+// RecordDelivered moves the provider's messages that are sent to delivered,
+// by the provider's id, in one statement, with their events. It returns the
+// provider ids it moved; the others (unknown ids, messages not in sent) need
+// the general path.
+func (tx *Tx) RecordDelivered(ctx context.Context, providerName string, ds []Delivery, source sms.Source) (map[string]bool, error) {
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	rows := make([][2]string, len(ds))
+	byID := make(map[string]Delivery, len(ds))
+	for i, d := range ds {
+		rows[i] = [2]string{d.ProviderMessageID, jsonTime(d.At)}
+		byID[d.ProviderMessageID] = d
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: record delivered: %w", err)
+	}
+	res, err := tx.QueryContext(ctx, tx.db.q.recordDelivered, payload, providerName, tx.db.now())
+	if err != nil {
+		return nil, wrapDBErr("record delivered", err)
+	}
+	moved := map[string]bool{}
+	var events []sms.Event
+	for res.Next() {
+		var id int64
+		var pmid string
+		if err := res.Scan(&id, &pmid); err != nil {
+			res.Close()
+			return nil, wrapDBErr("record delivered", err)
+		}
+		moved[pmid] = true
+		d := byID[pmid]
+		events = append(events, sms.Event{MessageID: id, State: sms.StateDelivered, At: d.At, Source: source, Detail: d.Detail})
+	}
+	if err := res.Close(); err != nil {
+		return nil, wrapDBErr("record delivered", err)
+	}
+	return moved, tx.insertEvents(ctx, events)
+}

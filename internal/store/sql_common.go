@@ -22,6 +22,7 @@ type queries struct {
 	liveSendJobs             string
 	insertEventIDs           string
 	recordSent               string
+	recordDelivered          string
 	insertReplies            string
 	addBlacklist             string
 	optOut                   string

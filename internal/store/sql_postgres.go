@@ -89,6 +89,13 @@ FROM json_array_elements($1::json) AS j
 WHERE messages.reference = j->>0 AND messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
+	recordDelivered: `
+UPDATE messages
+SET state = 'delivered', delivered_at = (j->>1)::timestamptz, sent_at = coalesce(sent_at, (j->>1)::timestamptz), updated_at = $3
+FROM json_array_elements($1::json) AS j
+WHERE messages.provider = $2 AND messages.provider_message_id = j->>0 AND messages.state = 'sent'
+RETURNING messages.id, messages.provider_message_id`,
+
 	insertReplies: `
 INSERT INTO messages (provider, provider_message_id, phone, body, reference, segments, encoding,
                       created_at, updated_at, direction, kind, state, contact_id, reply_to, campaign_id)

@@ -88,6 +88,20 @@ FROM json_each(?1) AS j
 WHERE messages.reference = j.value->>0 AND +messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
+	recordDelivered: `
+-- MATERIALIZED and CROSS JOIN make SQLite walk the reports and find each
+-- message by the (provider, provider id) index ("+" keeps it off the state
+-- index), instead of scanning every message of the provider or in "sent".
+WITH x AS MATERIALIZED (
+    SELECT m.id AS mid, j.value->>1 AS at
+    FROM json_each(?1) AS j CROSS JOIN messages AS m
+    WHERE m.provider = ?2 AND m.provider_message_id = j.value->>0 AND +m.state = 'sent')
+UPDATE messages
+SET state = 'delivered', delivered_at = x.at, sent_at = coalesce(sent_at, x.at), updated_at = ?3
+FROM x
+WHERE messages.id = x.mid
+RETURNING messages.id, messages.provider_message_id`,
+
 	insertReplies: `
 INSERT OR IGNORE INTO messages (provider, provider_message_id, phone, body, reference, segments, encoding,
                       created_at, updated_at, direction, kind, state, contact_id, reply_to, campaign_id)
