@@ -2,60 +2,29 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/recado-sms/recado/internal/app"
-	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/provider/kolmeya/kolmeyatest"
-	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
-	"github.com/recado-sms/recado/internal/store/storetest"
 )
 
 // BenchmarkKolmeyaSend measures messages per second from Submit (batches of
 // 1000, as the batch API stores them) until every message is "sent" through
 // the Kolmeya adapter to the fake Kolmeya over loopback (1000 per request),
 // and checks the fake accepted each exactly once. One b.N is one message.
-func BenchmarkKolmeyaSend(b *testing.B) {
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		b.Run(dialect, func(b *testing.B) {
-			dsn := ""
-			if dialect == "postgres" {
-				dsn = storetest.PostgresDSN(b)
-			}
-			benchKolmeyaSend(b, dsn)
-		})
-	}
-}
+func BenchmarkKolmeyaSend(b *testing.B) { benchDialects(b, benchKolmeyaSend) }
 
 func benchKolmeyaSend(b *testing.B, dsn string) {
 	ctx := context.Background()
 	fake := kolmeyatest.NewServer(kolmeyatest.Options{Token: "fake-token", RateLimit: -1, SentAfter: time.Hour, FinalAfter: time.Hour})
 	defer fake.Close()
-	a, err := app.New(ctx, app.Config{DataDir: b.TempDir(), DatabaseURL: dsn, BootstrapToken: benchToken,
-		AdminPassword: "bench-password-1", PasswordCost: &auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		Out: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Dispatch: dispatch.Config{Workers: 4, PollInterval: 20 * time.Millisecond}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	settings := map[string]json.RawMessage{}
-	for k, v := range map[string]any{"base_url": fake.URL(), "token": "fake-token", "segment_id": 109,
-		"webhook_secret": benchHookSecret, "cost_per_segment": "0.07"} {
-		settings[k], _ = json.Marshal(v)
-	}
-	if _, err := a.Providers.Create(ctx, providers.Input{Name: "kolmeya", Type: "kolmeya", Settings: settings}); err != nil {
-		b.Fatal(err)
-	}
+	a := newBenchApp(b, dsn)
+	addKolmeya(b, a, fake)
 	if err := a.Dispatch.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

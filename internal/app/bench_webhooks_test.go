@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,14 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recado-sms/recado/internal/app"
-	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/provider/kolmeya/kolmeyatest"
-	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
-	"github.com/recado-sms/recado/internal/store/storetest"
 )
 
 const benchHookSecret = "bench-webhook-secret-0123456789abcdef"
@@ -30,36 +25,14 @@ const benchHookSecret = "bench-webhook-secret-0123456789abcdef"
 // second: 64 concurrent callers POST one "delivered" report each (the flat
 // shape) to /webhooks/kolmeya/... over loopback, and every 200 means the
 // report is stored. One b.N is one webhook, for one message already sent.
-func BenchmarkStatusWebhooks(b *testing.B) {
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		b.Run(dialect, func(b *testing.B) {
-			dsn := ""
-			if dialect == "postgres" {
-				dsn = storetest.PostgresDSN(b)
-			}
-			benchStatusWebhooks(b, dsn)
-		})
-	}
-}
+func BenchmarkStatusWebhooks(b *testing.B) { benchDialects(b, benchStatusWebhooks) }
 
 func benchStatusWebhooks(b *testing.B, dsn string) {
 	ctx := context.Background()
 	fake := kolmeyatest.NewServer(kolmeyatest.Options{Token: "fake-token", RateLimit: -1})
 	defer fake.Close()
-	a, err := app.New(ctx, app.Config{DataDir: b.TempDir(), DatabaseURL: dsn, BootstrapToken: benchToken,
-		AdminPassword: "bench-password-1", PasswordCost: &auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		Out: io.Discard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Dispatch: dispatch.Config{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	settings := map[string]json.RawMessage{}
-	for k, v := range map[string]any{"base_url": fake.URL(), "token": "fake-token", "webhook_secret": benchHookSecret} {
-		settings[k], _ = json.Marshal(v)
-	}
-	if _, err := a.Providers.Create(ctx, providers.Input{Name: "kolmeya", Type: "kolmeya", Settings: settings}); err != nil {
-		b.Fatal(err)
-	}
+	a := newBenchApp(b, dsn)
+	addKolmeya(b, a, fake)
 	// b.N messages, sent, each with Kolmeya's id.
 	type target struct{ pmid, ref string }
 	targets := make([]target, 0, b.N)
