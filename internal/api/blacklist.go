@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -80,6 +81,33 @@ func (s *Server) registerBlacklist() {
 		}
 		return nil, nil
 	})
+
+	huma.Register(s.api, op("inbox", http.MethodGet, "/inbox", "Replies, newest first: all, or those of your contacts", auth.MessagesRead, "Messages"),
+		func(ctx context.Context, in *struct {
+			Mine   bool  `query:"mine" doc:"Only replies from contacts you own"`
+			Unread bool  `query:"unread" doc:"Only replies not yet marked read"`
+			Cursor int64 `query:"cursor" minimum:"0"`
+			Limit  int   `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+		}) (*messagesOutput, error) {
+			f := store.InboxFilter{Unread: in.Unread, Before: in.Cursor, Limit: in.Limit}
+			if in.Mine {
+				p, _ := PrincipalFrom(ctx)
+				f.OwnerID = &p.ID
+			}
+			ms, err := s.DB.Inbox(ctx, f)
+			if err != nil {
+				return nil, s.problem(err)
+			}
+			out := &messagesOutput{}
+			out.Body.Messages = make([]Message, len(ms))
+			for i, m := range ms {
+				out.Body.Messages[i] = messageOut(m)
+			}
+			if len(ms) == in.Limit {
+				out.Body.NextCursor = strconv.FormatInt(ms[len(ms)-1].ID, 10)
+			}
+			return out, nil
+		})
 
 	huma.Register(s.api, op("mark-read", http.MethodPost, "/messages/{id}/read", "Mark an inbound message read", auth.MessagesWrite, "Messages"),
 		func(ctx context.Context, in *struct {

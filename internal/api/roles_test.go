@@ -79,6 +79,7 @@ var operations = map[string]operation{
 		body: func() any { return map[string]any{"phones": []string{uniquePhone()}, "reason": "matrix"} }},
 	"remove-blacklist": {perm: auth.BlacklistWrite, param: "blacklisted", want: http.StatusNoContent},
 	"mark-read":        {perm: auth.MessagesWrite, operator: true, param: "inbound", want: http.StatusOK},
+	"inbox":            {perm: auth.MessagesRead, operator: true, want: http.StatusOK},
 }
 
 // TestOperationsTable checks the table above against the API itself: every

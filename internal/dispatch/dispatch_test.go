@@ -500,3 +500,40 @@ func TestConcurrentStatusReportsAreAllStored(t *testing.T) {
 		}
 	})
 }
+
+func TestInbox(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		ana, err := f.db.CreateUser(ctx, store.User{Username: "ana", Role: "user", Active: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.CreateContact(ctx, sms.Contact{Phone: "+5511900000001", OwnerID: &ana.ID}); err != nil {
+			t.Fatal(err)
+		}
+		err = f.d.ApplyReplies(ctx, "mock", sms.SourceWebhook, []provider.Reply{
+			{ProviderReplyID: "a", Phone: "+5511900000001", Body: "de um contato da Ana"},
+			{ProviderReplyID: "b", Phone: "+5511900000002", Body: "de um desconhecido"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := f.db.Inbox(ctx, store.InboxFilter{})
+		mine, _ := f.db.Inbox(ctx, store.InboxFilter{OwnerID: &ana.ID})
+		if len(all) != 2 || len(mine) != 1 || mine[0].Body != "de um contato da Ana" {
+			t.Fatalf("inbox: all %d, mine %+v", len(all), mine)
+		}
+		if err := f.db.MarkRead(ctx, mine[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		unread, _ := f.db.Inbox(ctx, store.InboxFilter{Unread: true})
+		if len(unread) != 1 || unread[0].Body != "de um desconhecido" {
+			t.Fatalf("unread = %+v", unread)
+		}
+		m, _ := f.db.GetMessage(ctx, mine[0].ID)
+		if m.ReadAt == nil {
+			t.Fatal("read_at not set")
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/recado-sms/recado/internal/sms"
@@ -209,4 +210,47 @@ func (db *DB) MarkRead(ctx context.Context, id int64) error {
 		return errors.New("store: only inbound messages can be marked read")
 	}
 	return nil
+}
+
+// InboxFilter selects inbound messages: those of contacts owned by OwnerID
+// when set, only unread ones when Unread; Before is the id cursor.
+type InboxFilter struct {
+	OwnerID *int64
+	Unread  bool
+	Before  int64
+	Limit   int
+}
+
+// Inbox returns inbound messages, newest first.
+func (db *DB) Inbox(ctx context.Context, f InboxFilter) ([]sms.Message, error) {
+	q := `SELECT ` + prefixed("m.", messageColumns) + ` FROM messages m WHERE m.direction = 'inbound'`
+	var args []any
+	if f.OwnerID != nil {
+		args = append(args, *f.OwnerID)
+		q += fmt.Sprintf(" AND m.contact_id IN (SELECT c.id FROM contacts c WHERE c.owner_id = $%d)", len(args))
+	}
+	if f.Unread {
+		q += " AND m.read_at IS NULL"
+	}
+	if f.Before > 0 {
+		args = append(args, f.Before)
+		q += fmt.Sprintf(" AND m.id < $%d", len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	args = append(args, min(limit, 1000))
+	q += fmt.Sprintf(" ORDER BY m.id DESC LIMIT $%d", len(args))
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(q), args...)
+	return collectMessages(rows, err, "inbox")
+}
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -5,6 +5,8 @@ CREATE UNIQUE INDEX messages_inbound_reply ON messages (provider, provider_messa
 -- Replies are linked to the latest message sent to their phone when the
 -- provider does not say which message they answer.
 CREATE INDEX messages_phone ON messages (phone, id);
+-- The inbox: inbound messages, newest first, without walking the outbound ones.
+CREATE INDEX messages_inbound ON messages (id) WHERE direction = 'inbound';
 -- When an operator read an inbound message (the inbox's unread state).
 ALTER TABLE messages ADD COLUMN read_at TIMESTAMPTZ;
 
@@ -21,5 +23,6 @@ CREATE TABLE blacklist (
 -- +goose Down
 DROP TABLE blacklist;
 ALTER TABLE messages DROP COLUMN read_at;
+DROP INDEX messages_inbound;
 DROP INDEX messages_phone;
 DROP INDEX messages_inbound_reply;
