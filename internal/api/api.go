@@ -24,6 +24,7 @@ import (
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/webhooks"
 )
 
 // Deps are the services the API calls.
@@ -33,6 +34,7 @@ type Deps struct {
 	Providers *providers.Service
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
+	Webhooks  *webhooks.Service
 	Logger    *slog.Logger
 	Version   string
 }
@@ -65,6 +67,7 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerProviders()
 	s.registerUsers()
 	s.registerBlacklist()
+	s.registerWebhooks()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/store/storetest"
+	"github.com/recado-sms/recado/internal/webhooks"
 )
 
 // operation is what the route × role matrix expects of one operation.
@@ -80,6 +81,17 @@ var operations = map[string]operation{
 	"remove-blacklist": {perm: auth.BlacklistWrite, param: "blacklisted", want: http.StatusNoContent},
 	"mark-read":        {perm: auth.MessagesWrite, operator: true, param: "inbound", want: http.StatusOK},
 	"inbox":            {perm: auth.MessagesRead, operator: true, want: http.StatusOK},
+
+	"create-webhook": {perm: auth.WebhooksManage, want: http.StatusCreated,
+		body: func() any {
+			return map[string]any{"url": "https://crm.example.test/hooks", "events": []string{"message.delivered"}}
+		}},
+	"list-webhooks":           {perm: auth.WebhooksManage, want: http.StatusOK},
+	"get-webhook":             {perm: auth.WebhooksManage, param: "webhook", want: http.StatusOK},
+	"update-webhook":          {perm: auth.WebhooksManage, param: "webhook", want: http.StatusOK, body: func() any { return map[string]any{"active": false} }},
+	"delete-webhook":          {perm: auth.WebhooksManage, param: "webhook", want: http.StatusNoContent},
+	"list-webhook-deliveries": {perm: auth.WebhooksManage, param: "webhook", want: http.StatusOK},
+	"resend-webhook-delivery": {perm: auth.WebhooksManage, param: "delivery", want: http.StatusAccepted},
 }
 
 // TestOperationsTable checks the table above against the API itself: every
@@ -215,6 +227,26 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 			t.Fatalf("find the reply: %v", err)
 		}
 		return fmt.Sprint(in[0].ID)
+	case "webhook":
+		e := apptest.JSON[webhooks.Endpoint](t, s, http.MethodPost, "/api/v1/webhooks", s.Token,
+			map[string]any{"url": "https://crm.example.test/hooks", "events": []string{"message.delivered"}}, http.StatusCreated)
+		return fmt.Sprint(e.ID)
+	case "delivery": // "<endpoint>/<delivery>"
+		e := apptest.JSON[webhooks.Endpoint](t, s, http.MethodPost, "/api/v1/webhooks", s.Token,
+			map[string]any{"url": "https://crm.example.test/hooks", "events": []string{"message.delivered"}}, http.StatusCreated)
+		later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		m := apptest.JSON[api.Message](t, s, http.MethodPost, "/api/v1/messages", s.Token,
+			map[string]any{"to": uniquePhone(), "body": "fixture", "send_at": later}, http.StatusAccepted)
+		err := s.App.Dispatch.ApplyStatuses(context.Background(), "mock", sms.SourceWebhook,
+			[]provider.StatusUpdate{{Reference: m.Reference, State: sms.StateDelivered, At: time.Now()}})
+		if err != nil {
+			t.Fatalf("deliver the fixture message: %v", err)
+		}
+		ds, err := s.App.DB.ListWebhookDeliveries(context.Background(), store.DeliveryFilter{EndpointID: e.ID})
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("the fixture's delivery: %v, %v", ds, err)
+		}
+		return fmt.Sprintf("%d/%d", e.ID, ds[0].ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,
@@ -254,7 +286,8 @@ func TestRouteRoleMatrix(t *testing.T) {
 				path := o.Path
 				if want.param != "" {
 					v := f.param(t, want.param, c)
-					path = strings.NewReplacer("{id}", v, "{name}", v, "{phone}", v).Replace(path)
+					id, delivery, _ := strings.Cut(v, "/") // a delivery names its endpoint too
+					path = strings.NewReplacer("{id}", id, "{name}", v, "{phone}", v, "{delivery}", delivery).Replace(path)
 				}
 				if strings.Contains(path, "{") {
 					t.Fatalf("path %s has a parameter the table does not fill", path)

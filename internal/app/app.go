@@ -33,6 +33,7 @@ import (
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/webhooks"
 )
 
 // Config is everything `recado serve` is told.
@@ -48,6 +49,7 @@ type Config struct {
 
 	// For tests and benchmarks; zero values are production defaults.
 	Dispatch      dispatch.Config
+	Webhooks      webhooks.Config // Rand and Logger default to the app's
 	ProviderTypes []provider.Type // replaces the built-in provider types
 	PasswordCost  *auth.Params
 	Rand          io.Reader
@@ -74,6 +76,7 @@ type App struct {
 	Dispatch  *dispatch.Dispatcher
 	Providers *providers.Service
 	Accounts  *accounts.Service
+	Webhooks  *webhooks.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -141,6 +144,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
+	if cfg.Webhooks.Rand == nil {
+		cfg.Webhooks.Rand = cfg.Rand
+	}
+	if cfg.Webhooks.Logger == nil {
+		cfg.Webhooks.Logger = a.log
+	}
+	a.Webhooks = webhooks.New(a.DB, box, cfg.Webhooks)
 
 	params := auth.DefaultParams()
 	if cfg.PasswordCost != nil {
@@ -213,7 +223,12 @@ func (a *App) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	if err := a.Webhooks.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	if err := a.Dispatch.Start(ctx); err != nil {
+		a.Webhooks.Stop(ctx)
 		ln.Close()
 		return err
 	}
@@ -237,6 +252,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if err := a.Dispatch.Stop(stopCtx); err != nil {
 		a.log.Warn("queue shutdown", "err", err)
+	}
+	if err := a.Webhooks.Stop(stopCtx); err != nil {
+		a.log.Warn("webhooks shutdown", "err", err)
 	}
 	if errors.Is(runErr, http.ErrServerClosed) {
 		runErr = nil
@@ -282,7 +300,7 @@ func (g *gauges) QueueDepth(ctx context.Context) (float64, error) { return g.d.Q
 func (a *App) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: contacts.New(a.DB, "BR"), Logger: a.log, Version: cfg.Version})
+		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

@@ -32,6 +32,7 @@ type DB struct {
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool as write
 	q       *queries
 	now     func() time.Time
+	hooks   webhookGate // whether any webhook endpoint listens (webhooks.go)
 }
 
 // Options tune Open.

@@ -20,10 +20,11 @@ func (tx *Tx) insertEventIDs(ctx context.Context, ids []int64, state sms.State, 
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, tx.db.q.insertEventIDs, jsonArray(ids), string(state), at, string(source), detail); err != nil {
+	payload := jsonArray(ids)
+	if _, err := tx.ExecContext(ctx, tx.db.q.insertEventIDs, payload, string(state), at, string(source), detail); err != nil {
 		return wrapDBErr("insert events", err)
 	}
-	return nil
+	return tx.emitEventIDs(ctx, payload, state, at, detail)
 }
 
 // MarkBatchSending moves the batch's queued messages to sending (recording
@@ -33,6 +34,8 @@ func (tx *Tx) insertEventIDs(ctx context.Context, ids []int64, state sms.State, 
 // attempts.
 func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string) ([]sms.Message, error) {
 	now := tx.db.now()
+	// The "sending" events recorded here are not announced to webhooks
+	// (announced in webhooks.go), so no delivery follows them.
 	if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
 		return nil, wrapDBErr("mark sending", err)
 	}

@@ -171,7 +171,7 @@ func (tx *Tx) insertEvents(ctx context.Context, events []sms.Event) error {
 	if _, err := tx.ExecContext(ctx, tx.db.q.insertEvents, payload); err != nil {
 		return wrapDBErr("insert events", err)
 	}
-	return nil
+	return tx.emitEvents(ctx, events, payload)
 }
 
 // bumpContactStats adds to the contacts' counters in one statement.

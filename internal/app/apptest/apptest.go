@@ -57,8 +57,8 @@ func WithProviderTypes(types ...provider.Type) Option {
 	return func(o *options) { o.cfg.ProviderTypes = types }
 }
 
-// WithWorkers starts the queue's workers, stopped when the test ends.
-// Without it messages are accepted and stay queued.
+// WithWorkers starts the queue's workers and the webhook deliverer, stopped
+// when the test ends. Without it messages are accepted and stay queued.
 func WithWorkers() Option {
 	return func(o *options) { o.workers = true }
 }
@@ -91,6 +91,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	if o.cfg.Dispatch.PollInterval == 0 {
 		o.cfg.Dispatch.PollInterval = 20 * time.Millisecond
 	}
+	if o.cfg.Webhooks.PollInterval == 0 {
+		o.cfg.Webhooks.PollInterval = 20 * time.Millisecond
+	}
 	ctx := context.Background()
 	a, err := app.New(ctx, o.cfg)
 	if err != nil {
@@ -105,11 +108,17 @@ func New(t testing.TB, opts ...Option) *Server {
 		if err := a.Dispatch.Start(ctx); err != nil {
 			t.Fatalf("start workers: %v", err)
 		}
+		if err := a.Webhooks.Start(ctx); err != nil {
+			t.Fatalf("start webhooks: %v", err)
+		}
 		t.Cleanup(func() {
 			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := a.Dispatch.Stop(stopCtx); err != nil {
 				t.Errorf("stop workers: %v", err)
+			}
+			if err := a.Webhooks.Stop(stopCtx); err != nil {
+				t.Errorf("stop webhooks: %v", err)
 			}
 		})
 	}
