@@ -46,9 +46,11 @@ func (d *Dispatcher) ApplyReplies(ctx context.Context, providerName string, sour
 			return err
 		}
 		optedOut = optedOut[:0]
+		var optOutReplies []int64
 		for _, s := range stored {
 			if sms.IsOptOut(s.Body, d.cfg.OptOutWords) {
 				optedOut = append(optedOut, s.Phone)
+				optOutReplies = append(optOutReplies, s.ID)
 			}
 		}
 		if len(optedOut) == 0 {
@@ -57,8 +59,10 @@ func (d *Dispatcher) ApplyReplies(ctx context.Context, providerName string, sour
 		if _, err := tx.AddToBlacklist(ctx, optedOut, "replied with an opt-out word", "reply", nil); err != nil {
 			return err
 		}
-		_, err = tx.OptOut(ctx, optedOut)
-		return err
+		if _, err = tx.OptOut(ctx, optedOut); err != nil {
+			return err
+		}
+		return tx.EmitEvent(ctx, optOutReplies, "contact.opted_out", d.cfg.Now(), "replied with an opt-out word")
 	})
 	if err != nil {
 		return fmt.Errorf("dispatch: apply replies: %w", err)

@@ -87,6 +87,13 @@ func (tx *Tx) InsertReplies(ctx context.Context, replies []NewReply) ([]StoredRe
 	if err := tx.insertEvents(ctx, events); err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(out))
+	for i, s := range out {
+		ids[i] = s.ID
+	}
+	if err := tx.EmitEvent(ctx, ids, "reply.received", tx.db.now(), ""); err != nil {
+		return nil, err
+	}
 	return out, tx.bumpContactStats(ctx, nil, nil, received, tx.db.now())
 }
 

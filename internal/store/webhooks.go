@@ -143,6 +143,22 @@ func (tx *Tx) emitEventIDs(ctx context.Context, idsJSON []byte, state sms.State,
 	return nil
 }
 
+// EmitEvent queues the webhook deliveries of an event about messages that
+// is not a change of their state (reply.received, contact.opted_out about
+// the reply that asked it), for the endpoints subscribed to it.
+func (tx *Tx) EmitEvent(ctx context.Context, ids []int64, event string, at time.Time, detail string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if active, err := tx.db.webhooksActive(ctx, tx); err != nil || !active {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.db.wq().emitEventIDs, jsonArray(ids), event, at, detail, tx.db.now()); err != nil {
+		return wrapDBErr("queue webhooks", err)
+	}
+	return nil
+}
+
 // WebhookEndpoint is a system that receives Recado's events. Secret is sealed
 // (secrets.Box): the store never sees it in clear.
 type WebhookEndpoint struct {

@@ -124,7 +124,7 @@ func TestWebhookEmission(t *testing.T) {
 		}
 
 		// sent through the fast path; delivered through the fast path and
-		// through SaveMessages; failed; a reply, which is not announced yet.
+		// through SaveMessages; failed; a reply, announced to B.
 		clk.t = clk.t.Add(time.Second)
 		err = db.InTx(ctx, func(tx *store.Tx) error { return recordSent(ctx, tx, "m-0", "m-1") })
 		if err != nil {
@@ -168,8 +168,11 @@ func TestWebhookEmission(t *testing.T) {
 			if err := tx.SaveMessages(ctx, ups, evs); err != nil {
 				return err
 			}
-			_, err = tx.InsertReplies(ctx, []store.NewReply{{Provider: "mock", ProviderReplyID: "r1", Phone: "+5511900000000",
+			replies, err := tx.InsertReplies(ctx, []store.NewReply{{Provider: "mock", ProviderReplyID: "r1", Phone: "+5511900000000",
 				Body: "ok", Reference: "reply-1", ReceivedAt: clk.t}})
+			if len(replies) == 1 {
+				names[-replies[0].ID] = "reply-1"
+			}
 			return err
 		})
 		if err != nil {
@@ -179,6 +182,7 @@ func TestWebhookEmission(t *testing.T) {
 			"A:m-0:message.sent", "A:m-1:message.sent",
 			"A:m-0:message.delivered",
 			"A:m-2:message.sent", "B:m-1:message.failed", "A:m-2:message.delivered",
+			"B:reply-1:reply.received",
 		}
 		if got := deliveryRows(t, db, names); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("deliveries:\n got %v\nwant %v", got, want)
@@ -207,7 +211,7 @@ func TestWebhookEmission(t *testing.T) {
 		for _, d := range claimed {
 			took = append(took, names[d.EndpointID]+":"+names[-d.MessageID]+":"+d.Event)
 		}
-		if fmt.Sprint(took) != "[A:m-0:message.sent A:m-1:message.sent A:m-2:message.sent B:m-1:message.failed]" {
+		if fmt.Sprint(took) != "[A:m-0:message.sent A:m-1:message.sent A:m-2:message.sent B:m-1:message.failed B:reply-1:reply.received]" {
 			t.Fatalf("claimed %v", took)
 		}
 		// Leased: not claimed again until the lease runs out.
@@ -243,7 +247,7 @@ func TestWebhookEmission(t *testing.T) {
 			t.Fatalf("deliveries after deactivation: %v (late message %d)", got, late["late-0"].ID)
 		}
 		clk.t = clk.t.Add(time.Hour)
-		if again, err := db.ClaimWebhookDeliveries(ctx, clk.t, clk.t.Add(time.Minute), 100); err != nil || len(again) != 1 || again[0].Event != "message.failed" {
+		if again, err := db.ClaimWebhookDeliveries(ctx, clk.t, clk.t.Add(time.Minute), 100); err != nil || len(again) != 2 || again[0].Event != "message.failed" || again[1].Event != "reply.received" {
 			t.Fatalf("claim with A inactive = %+v, %v", again, err)
 		}
 
@@ -251,7 +255,7 @@ func TestWebhookEmission(t *testing.T) {
 		if err := db.DeleteWebhookEndpoint(ctx, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := deliveryRows(t, db, names); fmt.Sprint(got) != "[B:m-1:message.failed]" {
+		if got := deliveryRows(t, db, names); fmt.Sprint(got) != "[B:m-1:message.failed B:reply-1:reply.received]" {
 			t.Fatalf("deliveries after deleting A: %v", got)
 		}
 		if err := db.DeleteWebhookEndpoint(ctx, a.ID); sms.KindOf(err) != sms.KindNotFound {

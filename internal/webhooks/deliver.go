@@ -207,14 +207,22 @@ func (s *Service) claim(ctx context.Context, n int) ([]job, error) {
 func payload(d store.WebhookDelivery, msgs map[int64]sms.Message) Event {
 	ev := Event{ID: strconv.FormatInt(d.ID, 10), Type: EventType(d.Event), At: d.At.UTC(), Detail: d.Detail}
 	state, isMessage := strings.CutPrefix(d.Event, "message.")
-	if isMessage {
-		em := &EventMessage{ID: d.MessageID, State: state}
-		if m, ok := msgs[d.MessageID]; ok { // a message deleted since is announced by id alone
-			em.Reference, em.Phone, em.Provider = m.Reference, m.Phone, m.Provider
-			em.ProviderMessageID, em.ErrorCode, em.ErrorText, em.CampaignID = m.ProviderMessageID, m.ErrorCode, m.ErrorText, m.CampaignID
-		}
-		ev.Message = em
+	isReply := d.Event == string(ReplyReceived) || d.Event == string(ContactOptedOut)
+	if !isMessage && !isReply {
+		return ev
 	}
+	if isReply {
+		state = string(sms.StateReceived)
+	}
+	em := &EventMessage{ID: d.MessageID, State: state}
+	if m, ok := msgs[d.MessageID]; ok { // a message deleted since is announced by id alone
+		em.Reference, em.Phone, em.Provider = m.Reference, m.Phone, m.Provider
+		em.ProviderMessageID, em.ErrorCode, em.ErrorText, em.CampaignID = m.ProviderMessageID, m.ErrorCode, m.ErrorText, m.CampaignID
+		if isReply {
+			em.Body, em.ContactID, em.ReplyTo = m.Body, m.ContactID, m.ReplyTo
+		}
+	}
+	ev.Message = em
 	return ev
 }
 

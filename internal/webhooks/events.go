@@ -55,4 +55,9 @@ type EventMessage struct {
 	ErrorCode         string `json:"error_code,omitempty"`
 	ErrorText         string `json:"error_text,omitempty"`
 	CampaignID        *int64 `json:"campaign_id,omitempty"`
+	// For reply.received and contact.opted_out, the message is the reply:
+	// its text, its contact and the message it answers.
+	Body      string `json:"body,omitempty"`
+	ContactID *int64 `json:"contact_id,omitempty"`
+	ReplyTo   *int64 `json:"reply_to,omitempty"`
 }
