@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 
-	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -60,135 +57,18 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 		}
 		return fmt.Sprintf("messages[%d].%s", i, name)
 	}
-	var bad []sms.FieldError
-	preps := make([]prepared, len(reqs))
-	type live struct {
-		p   provider.Provider
-		rec store.ProviderRecord
+	c, err := d.check(ctx, reqs)
+	if err != nil {
+		return nil, err
 	}
-	provs := map[string]live{}
-	var contactIDs []int64
-	var phones []string
-	seenRef := map[string]int{}
-	for i, r := range reqs {
-		p := &preps[i]
-		p.sendAt = r.SendAt
-		p.ContactID, p.CampaignID, p.TemplateID, p.CreatedBy = r.ContactID, r.CampaignID, r.TemplateID, r.CreatedBy
-		p.State = sms.StateQueued
-		p.Kind = r.Kind
-		if p.Kind == "" {
-			p.Kind = sms.Marketing
+	if len(c.problems) > 0 {
+		bad := make([]sms.FieldError, len(c.problems))
+		for i, p := range c.problems {
+			bad[i] = sms.FieldError{Field: field(p.Index, p.Field), Message: p.Message, Value: p.Value}
 		}
-		if !p.Kind.Valid() {
-			bad = append(bad, sms.FieldError{Field: field(i, "kind"), Message: "must be marketing or transactional", Value: string(r.Kind)})
-		}
-		if strings.TrimSpace(r.Body) == "" {
-			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: "must not be empty"})
-		} else if n := utf8.RuneCountInString(r.Body); n > d.cfg.MaxBody {
-			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: fmt.Sprintf("at most %d characters, got %d", d.cfg.MaxBody, n)})
-		} else if !utf8.ValidString(r.Body) {
-			bad = append(bad, sms.FieldError{Field: field(i, "body"), Message: "must be valid UTF-8"})
-		}
-		p.Body = r.Body
-		seg := sms.Segments(r.Body)
-		p.Segments, p.Encoding = seg.Segments, seg.Encoding
-		switch {
-		case r.To != "":
-			ph, err := sms.NormalizePhone(r.To, d.cfg.Region)
-			if err != nil {
-				bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: errMessage(err), Value: r.To})
-			} else {
-				p.Phone = ph.E164
-				phones = append(phones, ph.E164)
-			}
-		case r.ContactID == nil:
-			bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: "a phone number or a contact_id is required"})
-		}
-		if r.ContactID != nil {
-			contactIDs = append(contactIDs, *r.ContactID)
-		}
-		if r.Reference != "" {
-			if !validReference.MatchString(r.Reference) {
-				bad = append(bad, sms.FieldError{Field: field(i, "reference"), Message: "1 to 100 letters, digits, '.', '_', ':' or '-'", Value: r.Reference})
-			} else if j, dup := seenRef[r.Reference]; dup {
-				bad = append(bad, sms.FieldError{Field: field(i, "reference"), Message: fmt.Sprintf("same reference as message %d", j), Value: r.Reference})
-			}
-			seenRef[r.Reference] = i
-			p.Reference = r.Reference
-		} else {
-			p.Reference = d.refs.next("rc")
-		}
-		lp, ok := provs[r.Provider]
-		if !ok {
-			pv, rec, err := d.providers.Get(ctx, r.Provider)
-			if err != nil && sms.KindOf(err) != sms.KindNotFound && sms.KindOf(err) != sms.KindConflict {
-				return nil, err
-			}
-			if err != nil {
-				bad = append(bad, sms.FieldError{Field: field(i, "provider"), Message: errMessage(err), Value: r.Provider})
-				continue
-			}
-			lp = live{pv, rec}
-			provs[r.Provider] = lp
-		}
-		if lp.p == nil {
-			continue
-		}
-		p.Provider = lp.rec.Name
-		p.Cost = lp.rec.CostPerSegment.Times(p.Segments)
-	}
-	// Contacts: fill phones from contacts, refuse the deceased and opted out.
-	if len(bad) == 0 && (len(contactIDs) > 0 || len(phones) > 0) {
-		cs, err := d.db.ContactsForSend(ctx, contactIDs, phones)
-		if err != nil {
-			return nil, err
-		}
-		byID, byPhone := map[int64]*sms.Contact{}, map[string]*sms.Contact{}
-		for i := range cs {
-			byID[cs[i].ID], byPhone[cs[i].Phone] = &cs[i], &cs[i]
-		}
-		for i := range preps {
-			p := &preps[i]
-			var c *sms.Contact
-			if p.ContactID != nil {
-				if c = byID[*p.ContactID]; c == nil {
-					bad = append(bad, sms.FieldError{Field: field(i, "contact_id"), Message: "no such contact", Value: *p.ContactID})
-					continue
-				}
-				if p.Phone == "" {
-					p.Phone = c.Phone
-				}
-			} else {
-				c = byPhone[p.Phone]
-			}
-			if c != nil {
-				if err := c.Sendable(p.Kind); err != nil {
-					bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: errMessage(err), Value: p.Phone})
-				}
-			}
-		}
-	}
-	// The blacklist: no marketing message to a number on it.
-	if len(bad) == 0 {
-		var marketing []string
-		for _, p := range preps {
-			if p.Kind == sms.Marketing {
-				marketing = append(marketing, p.Phone)
-			}
-		}
-		listed, err := d.db.Blacklisted(ctx, marketing)
-		if err != nil {
-			return nil, err
-		}
-		for i, p := range preps {
-			if p.Kind == sms.Marketing && listed[p.Phone] {
-				bad = append(bad, sms.FieldError{Field: field(i, "to"), Message: "the number is on the blacklist: only transactional messages may go to it", Value: p.Phone})
-			}
-		}
-	}
-	if len(bad) > 0 {
 		return nil, sms.Invalid("the request has invalid messages", bad...)
 	}
+	preps, provs := c.preps, c.provs
 
 	// Group by provider and cut into the provider's batch size; messages with
 	// another send time, campaign, template or creator go in batches of their
@@ -217,7 +97,7 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 		groups[k] = append(groups[k], i)
 	}
 	out := make([]sms.Message, len(preps))
-	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+	err = d.db.InTx(ctx, func(tx *store.Tx) error {
 		var jobs []river.InsertManyParams
 		for _, k := range order {
 			maxBatch := 1

@@ -1,6 +1,15 @@
 package sms
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
+
+// Why a contact may not be messaged (Error.Code of Sendable's errors).
+const (
+	CodeDeceased = "deceased"
+	CodeOptedOut = "opted_out"
+)
 
 // Contact is a person or company Recado sends SMS to. Its phone is stored in
 // E.164. Fields hold custom values for templates; Stats are kept by the
@@ -35,9 +44,9 @@ type ContactStats struct {
 func (c *Contact) Sendable(k MessageKind) error {
 	switch {
 	case c.Deceased:
-		return Errorf(KindConflict, "contact %d is marked deceased", c.ID)
+		return &Error{Kind: KindConflict, Code: CodeDeceased, Message: fmt.Sprintf("contact %d is marked deceased", c.ID)}
 	case c.OptedOut && k == Marketing:
-		return Errorf(KindConflict, "contact %d has opted out of marketing messages", c.ID)
+		return &Error{Kind: KindConflict, Code: CodeOptedOut, Message: fmt.Sprintf("contact %d has opted out of marketing messages", c.ID)}
 	}
 	return nil
 }
