@@ -33,6 +33,7 @@ import (
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/web"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
 
@@ -56,7 +57,9 @@ type Config struct {
 	Logger        *slog.Logger
 	Out           io.Writer // where the bootstrap credentials are printed (stdout)
 	OnListen      func(addr string)
-	ShutdownGrace time.Duration // how long in-flight work may take at stop (30 s)
+	ShutdownGrace time.Duration  // how long in-flight work may take at stop (30 s)
+	Location      *time.Location // where the web UI shows dates (America/Sao_Paulo)
+	LiveInterval  time.Duration  // how often the UI's live pages look for changes (1 s)
 }
 
 // DatabaseDSN is the database the config names: the URL, or the SQLite file
@@ -160,7 +163,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	a.Handler = a.routes(cfg)
+	if a.Handler, err = a.routes(cfg); err != nil {
+		return nil, err
+	}
 	ok = true
 	return a, nil
 }
@@ -297,10 +302,21 @@ func (g *gauges) MessagesByState(ctx context.Context) (map[string]float64, error
 
 func (g *gauges) QueueDepth(ctx context.Context) (float64, error) { return g.d.QueueDepth(ctx) }
 
-func (a *App) routes(cfg Config) http.Handler {
+func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
+	cs := contacts.New(a.DB, "BR")
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
+		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
+	})
+	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
+		Contacts: cs, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", ui.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -321,9 +337,6 @@ func (a *App) routes(cfg Config) http.Handler {
 		json.NewEncoder(w).Encode(checks)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/api/docs", http.StatusFound)
-	})
 	// The mux sets the matched pattern on the request it is given, which
 	// middleware has copied by then: hand it back to observe through the
 	// context.
@@ -335,7 +348,7 @@ func (a *App) routes(cfg Config) http.Handler {
 	})
 	h = api.Idempotency(a.DB, a.log, h)
 	h = api.Authenticate(a.Accounts, a.log, h)
-	return a.observe(a.webhooks(h))
+	return a.observe(a.webhooks(h)), nil
 }
 
 // webhooks serves the providers' webhooks and hands every other request to

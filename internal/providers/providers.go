@@ -387,3 +387,6 @@ func (s *Service) view(rec store.ProviderRecord) (View, error) {
 	}
 	return v, nil
 }
+
+// Types lists the provider types that can be configured.
+func (s *Service) Types() []string { return s.reg.Types() }

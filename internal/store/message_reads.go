@@ -65,6 +65,7 @@ type MessageFilter struct {
 	Provider   string
 	CampaignID *int64
 	From, To   *time.Time // created_at in [From, To)
+	Text       string     // part of the body, in any case (SQLite folds only ASCII letters)
 	Before     int64
 	Limit      int // 1..1000; 50 when zero
 }
@@ -101,6 +102,9 @@ func (db *DB) ListMessages(ctx context.Context, f MessageFilter) ([]sms.Message,
 	}
 	if f.To != nil {
 		add("created_at < $?", f.To.UTC())
+	}
+	if f.Text != "" {
+		add(`lower(body) LIKE lower($?) ESCAPE '\'`, "%"+escapeLike(f.Text)+"%")
 	}
 	if f.Before > 0 {
 		add("id < $?", f.Before)

@@ -18,16 +18,17 @@ type User struct {
 	Name         string    `json:"name"`
 	Role         string    `json:"role"`
 	Active       bool      `json:"active"`
+	Locale       string    `json:"locale,omitempty"` // the web UI's language, "pt-BR" or "en"; empty: the browser's
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
-const userColumns = `id, username, name, role, password_hash, active, created_at, updated_at`
+const userColumns = `id, username, name, role, password_hash, active, locale, created_at, updated_at`
 
 func scanUser(s scanner) (User, error) {
 	var u User
-	err := s.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.UpdatedAt)
+	err := s.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.PasswordHash, &u.Active, &u.Locale, &u.CreatedAt, &u.UpdatedAt)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, err
 }
@@ -110,6 +111,20 @@ UPDATE users SET name = $2, role = $3, password_hash = $4, active = $5, updated_
 	return db.GetUser(ctx, u.ID)
 }
 
+// SetUserLocale records the web UI language a user chose ("" for the
+// browser's).
+func (db *DB) SetUserLocale(ctx context.Context, id int64, locale string) error {
+	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE users SET locale = $2, updated_at = $3 WHERE id = $1`),
+		id, locale, db.now())
+	if err != nil {
+		return wrapDBErr("set user locale", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sms.Errorf(sms.KindNotFound, "user %d not found", id)
+	}
+	return nil
+}
+
 // Token is a stored API token: never the token itself, only its hash.
 type Token struct {
 	ID         int64      `json:"id"`
@@ -153,14 +168,14 @@ INSERT INTO api_tokens (user_id, name, hash, prefix, created_at) VALUES ($1, $2,
 // KindUnauthorized.
 func (db *DB) TokenUser(ctx context.Context, hash string) (User, Token, error) {
 	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`
-SELECT u.id, u.username, u.name, u.role, u.password_hash, u.active, u.created_at, u.updated_at,
+SELECT u.id, u.username, u.name, u.role, u.password_hash, u.active, u.locale, u.created_at, u.updated_at,
        t.id, t.user_id, t.name, t.prefix, t.hash, t.created_at, t.last_used_at, t.revoked_at
 FROM api_tokens t JOIN users u ON u.id = t.user_id
 WHERE t.hash = $1 AND t.revoked_at IS NULL AND u.active`), hash)
 	var u User
 	var t Token
 	var last, revoked sql.NullTime
-	err := row.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.UpdatedAt,
+	err := row.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.PasswordHash, &u.Active, &u.Locale, &u.CreatedAt, &u.UpdatedAt,
 		&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.Hash, &t.CreatedAt, &last, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, t, &sms.Error{Kind: sms.KindUnauthorized, Message: "invalid or revoked token"}

@@ -57,6 +57,11 @@ func WithProviderTypes(types ...provider.Type) Option {
 	return func(o *options) { o.cfg.ProviderTypes = types }
 }
 
+// WithConfig lets a test change any part of the configuration.
+func WithConfig(f func(*app.Config)) Option {
+	return func(o *options) { f(&o.cfg) }
+}
+
 // WithWorkers starts the queue's workers and the webhook deliverer, stopped
 // when the test ends. Without it messages are accepted and stay queued.
 func WithWorkers() Option {

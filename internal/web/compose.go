@@ -1,0 +1,333 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/sms"
+)
+
+// composeForm is the composer's form.
+type composeForm struct {
+	Numbers    string   // pasted numbers, one per line (or separated by , or ;)
+	ContactIDs []string // picked contacts
+	Tag        string   // every contact with this tag
+	Body       string
+	Kind       string
+	Provider   string
+	SendAt     string // datetime-local, in the UI's time zone; empty: now
+}
+
+func readComposeForm(r *http.Request) composeForm {
+	r.ParseForm()
+	return composeForm{Numbers: r.PostFormValue("numbers"), ContactIDs: r.PostForm["contact_id"], Tag: strings.TrimSpace(r.PostFormValue("tag")),
+		Body: r.PostFormValue("body"), Kind: r.PostFormValue("kind"), Provider: r.PostFormValue("provider"), SendAt: r.PostFormValue("send_at")}
+}
+
+// recipient is one address the composer will send to, before checks.
+type recipient struct {
+	Label     string // what the user wrote, or the contact's name
+	To        string
+	ContactID *int64
+}
+
+// skipped is a recipient the composer will not send to, and why.
+type skipped struct {
+	Label   string
+	Code    string
+	Message string
+}
+
+// plan is what the composer will do with its form: the requests it will
+// submit, the recipients it skips and why, and what it will cost.
+type plan struct {
+	Requests  []dispatch.Request
+	Labels    []string
+	Skipped   []skipped
+	Segments  sms.SegmentInfo
+	Chars     int
+	Cost      sms.Money // for every message
+	UnitCost  sms.Money
+	Provider  string
+	Foldable  bool // UCS-2 only because of accents that fold to GSM-7
+	Folded    sms.SegmentInfo
+	FoldSaves sms.Money
+	SendAt    *time.Time
+}
+
+// maxComposeRecipients is as many messages as one Submit takes; larger
+// audiences are campaigns.
+const maxComposeRecipients = dispatch.MaxBatch
+
+// plan resolves the form's recipients, checks them as Submit would, and
+// works out segments and cost. Form errors (nothing to send to, too many,
+// a bad time) come back as field → message.
+func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (plan, map[string]string, error) {
+	errs := map[string]string{}
+	var pl plan
+	var recips []recipient
+	for _, line := range strings.FieldsFunc(f.Numbers, func(r rune) bool { return r == '\n' || r == ',' || r == ';' }) {
+		if line = strings.TrimSpace(line); line != "" {
+			recips = append(recips, recipient{Label: line, To: line})
+		}
+	}
+	ids := map[int64]bool{}
+	for _, v := range f.ContactIDs {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			errs["contact_id"] = "not a valid contact"
+			continue
+		}
+		ids[id] = true
+	}
+	if f.Tag != "" {
+		tagged, err := s.DB.ContactIDsWithTag(ctx, f.Tag, maxComposeRecipients+1)
+		if err != nil {
+			return pl, nil, err
+		}
+		for _, id := range tagged {
+			ids[id] = true
+		}
+	}
+	var idList []int64
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	cs, err := s.DB.ContactsForSend(ctx, idList, nil)
+	if err != nil {
+		return pl, nil, err
+	}
+	byID := map[int64]sms.Contact{}
+	for _, c := range cs {
+		byID[c.ID] = c
+	}
+	for _, id := range idList {
+		c, ok := byID[id]
+		if !ok {
+			pl.Skipped = append(pl.Skipped, skipped{Label: "#" + strconv.FormatInt(id, 10), Code: dispatch.CodeNoContact, Message: "no such contact"})
+			continue
+		}
+		label := displayPhone(c.Phone)
+		if c.Name != "" {
+			label = c.Name + " · " + label
+		}
+		cid := c.ID
+		recips = append(recips, recipient{Label: label, ContactID: &cid, To: c.Phone})
+	}
+	switch {
+	case len(recips) == 0 && len(pl.Skipped) == 0:
+		errs["numbers"] = "add at least one number, contact or tag"
+	case len(recips) > maxComposeRecipients:
+		errs["numbers"] = fmt.Sprintf("at most %d recipients at once: for more, create a campaign", maxComposeRecipients)
+	}
+	if strings.TrimSpace(f.Body) == "" {
+		errs["body"] = "must not be empty"
+	}
+	if f.SendAt != "" {
+		t, err := time.ParseInLocation("2006-01-02T15:04", f.SendAt, s.cfg.Location)
+		if err != nil {
+			errs["send_at"] = "a date and time such as 2026-11-26T15:00"
+		} else {
+			pl.SendAt = &t
+		}
+	}
+	if len(errs) > 0 {
+		return pl, errs, nil
+	}
+	// One message per phone: the same number written twice, or a contact
+	// also pasted as a number, gets one SMS.
+	seen := map[string]bool{}
+	uid := p.ID
+	var reqs []dispatch.Request
+	var labels []string
+	for _, rc := range recips {
+		if ph, err := sms.NormalizePhone(rc.To, "BR"); err == nil {
+			if seen[ph.E164] {
+				pl.Skipped = append(pl.Skipped, skipped{Label: rc.Label, Code: "duplicate", Message: "already among the recipients"})
+				continue
+			}
+			seen[ph.E164] = true
+		}
+		req := dispatch.Request{To: rc.To, ContactID: rc.ContactID, Body: f.Body, Provider: f.Provider,
+			Kind: sms.MessageKind(f.Kind), SendAt: pl.SendAt, CreatedBy: &uid}
+		if rc.ContactID != nil {
+			req.To = ""
+		}
+		reqs = append(reqs, req)
+		labels = append(labels, rc.Label)
+	}
+	problems, err := s.Dispatch.Check(ctx, reqs)
+	if err != nil {
+		return pl, nil, err
+	}
+	bad := map[int]dispatch.Problem{}
+	for _, pr := range problems {
+		switch pr.Field {
+		case "to", "contact_id":
+			if _, dup := bad[pr.Index]; !dup {
+				bad[pr.Index] = pr
+			}
+		case "provider":
+			errs["provider"] = pr.Message
+		case "kind":
+			errs["kind"] = pr.Message
+		case "body":
+			errs["body"] = pr.Message
+		}
+	}
+	if len(errs) > 0 {
+		return pl, errs, nil
+	}
+	for i, req := range reqs {
+		if pr, ok := bad[i]; ok {
+			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: pr.Code, Message: pr.Message})
+			continue
+		}
+		pl.Requests = append(pl.Requests, req)
+		pl.Labels = append(pl.Labels, labels[i])
+	}
+	pl.Segments = sms.Segments(f.Body)
+	pl.Chars = len([]rune(f.Body))
+	_, rec, err := s.Providers.Get(ctx, f.Provider)
+	if err != nil {
+		return pl, nil, err
+	}
+	pl.Provider, pl.UnitCost = rec.Name, rec.CostPerSegment
+	pl.Cost = rec.CostPerSegment.Times(pl.Segments.Segments * len(pl.Requests))
+	if pl.Segments.Encoding == sms.UCS2 {
+		if folded := sms.FoldGSM(f.Body); sms.IsGSM(folded) {
+			pl.Foldable = true
+			pl.Folded = sms.Segments(folded)
+			pl.FoldSaves = rec.CostPerSegment.Times((pl.Segments.Segments - pl.Folded.Segments) * len(pl.Requests))
+		}
+	}
+	return pl, nil, nil
+}
+
+type composeData struct {
+	Form      composeForm
+	Plan      *plan
+	Errors    map[string]string
+	Providers []string
+	Tags      []string
+	Contacts  []sms.Contact // picked contacts, to show their names
+	Default   string
+}
+
+func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, error) {
+	d := composeData{Form: f}
+	provs, err := s.Providers.List(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, pv := range provs {
+		if pv.Active {
+			d.Providers = append(d.Providers, pv.Name)
+		}
+		if pv.Default {
+			d.Default = pv.Name
+		}
+	}
+	if d.Tags, err = s.DB.Tags(ctx, 500); err != nil {
+		return d, err
+	}
+	var ids []int64
+	for _, v := range f.ContactIDs {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		if d.Contacts, err = s.DB.ContactsForSend(ctx, ids, nil); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+func (s *Server) composePage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q := r.URL.Query()
+	f := composeForm{Numbers: q.Get("to"), ContactIDs: q["contact_id"], Tag: q.Get("tag"), Kind: string(sms.Marketing)}
+	d, err := s.composeData(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "compose", "layout", d)
+	return nil
+}
+
+// composePreview answers the composer's live preview (htmx): segments,
+// encoding, cost, the recipients it will skip and why. With fold=1 it also
+// folds the text's accents to GSM-7 and sends the new text back for the
+// text box.
+func (s *Server) composePreview(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f := readComposeForm(r)
+	fold := r.PostFormValue("fold") == "1"
+	if fold {
+		f.Body = sms.FoldGSM(f.Body)
+	}
+	pl, errs, err := s.plan(r.Context(), f, p)
+	if err != nil {
+		return err
+	}
+	d := composeData{Form: f, Plan: &pl, Errors: errs}
+	name := "preview"
+	if fold {
+		name = "preview-folded"
+	}
+	s.render(w, r, http.StatusOK, "compose", name, d)
+	return nil
+}
+
+// composeSend sends to every recipient that passes the checks; the skipped
+// ones were shown in the preview and are listed again after sending.
+func (s *Server) composeSend(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ctx := r.Context()
+	f := readComposeForm(r)
+	pl, errs, err := s.plan(ctx, f, p)
+	if err != nil {
+		return err
+	}
+	if len(errs) == 0 && len(pl.Requests) == 0 {
+		errs = map[string]string{"numbers": "none of the recipients can receive this message"}
+	}
+	if len(errs) > 0 {
+		d, err := s.composeData(ctx, f)
+		if err != nil {
+			return err
+		}
+		d.Errors, d.Plan = errs, &pl
+		s.render(w, r, http.StatusUnprocessableEntity, "compose", "layout", d)
+		return nil
+	}
+	ms, err := s.Dispatch.Submit(ctx, pl.Requests)
+	if err != nil {
+		if fe := fieldErrors(err); fe != nil {
+			d, derr := s.composeData(ctx, f)
+			if derr != nil {
+				return derr
+			}
+			d.Errors, d.Plan = fe, &pl
+			s.render(w, r, http.StatusUnprocessableEntity, "compose", "layout", d)
+			return nil
+		}
+		return err
+	}
+	msg := s.tr(r, "%d messages queued.", len(ms))
+	if len(pl.Skipped) > 0 {
+		msg += " " + s.tr(r, "%d recipients skipped.", len(pl.Skipped))
+	}
+	s.flash(r, msg)
+	if len(ms) == 1 {
+		http.Redirect(w, r, fmt.Sprintf("/messages/%d", ms[0].ID), http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/messages?direction=outbound", http.StatusSeeOther)
+	return nil
+}

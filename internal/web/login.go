@@ -1,0 +1,137 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
+)
+
+type loginData struct {
+	Username string
+	Next     string
+	Error    string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := principalFrom(r.Context()); ok {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login", "layout", loginData{Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// login checks a username and password. Failures are counted per account
+// and per client address; past the throttle's limit the sign-in is refused
+// without checking the password at all, for the lockout's time.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	username := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
+	password := r.PostFormValue("password")
+	data := loginData{Username: username, Next: safeNext(r.PostFormValue("next"))}
+	if username == "" || password == "" || len(username) > 64 || len(password) > 1024 {
+		data.Error = s.tr(r, "Enter your username and password.")
+		s.render(w, r, http.StatusUnprocessableEntity, "login", "layout", data)
+		return
+	}
+	now := s.cfg.Now()
+	keys := []struct {
+		key string
+		th  auth.Throttle
+	}{{"user:" + username, s.cfg.AccountThrottle}, {"addr:" + clientAddr(r), s.cfg.AddressThrottle}}
+	for _, k := range keys {
+		f, err := s.DB.LoginFailures(ctx, k.key)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if wait, locked := k.th.Locked(toFailures(f), now); locked {
+			data.Error = s.tr(r, "Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
+			w.Header().Set("Retry-After", itoa(int(wait.Seconds())+1))
+			s.render(w, r, http.StatusTooManyRequests, "login", "layout", data)
+			return
+		}
+	}
+	p, err := s.Accounts.CheckPassword(ctx, username, password)
+	if err != nil {
+		if sms.KindOf(err) != sms.KindUnauthorized {
+			s.renderError(w, r, err)
+			return
+		}
+		for _, k := range keys {
+			th := k.th
+			if _, err := s.DB.UpdateLoginFailures(ctx, k.key, func(f *store.LoginFailures) {
+				af := toFailures(*f)
+				th.Fail(&af, now)
+				f.Failures, f.WindowStart, f.LockedUntil = af.Count, af.WindowStart, af.LockedUntil
+			}); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+		}
+		s.Logger.Warn("web: sign-in failed", "username", username, "addr", clientAddr(r))
+		data.Error = s.tr(r, "Invalid username or password.")
+		s.render(w, r, http.StatusUnauthorized, "login", "layout", data)
+		return
+	}
+	if err := s.DB.ClearLoginFailures(ctx, keys[0].key); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	// A new session id at sign-in: one planted before (session fixation)
+	// is worthless after.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.sessions.Put(ctx, sessUser, p.ID)
+	s.sessions.Put(ctx, sessCSRF, newToken(s.cfg.Rand))
+	s.Logger.Info("web: signed in", "username", username)
+	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func toFailures(f store.LoginFailures) auth.Failures {
+	return auth.Failures{Count: f.Failures, WindowStart: f.WindowStart, LockedUntil: f.LockedUntil}
+}
+
+// clientAddr is the address a request came from, without its port. Behind a
+// reverse proxy it is the proxy's: throttling by address then throttles the
+// proxy, and the per-account limit still holds.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// safeNext keeps a post-sign-in destination only when it is a path on this
+// site, so that the sign-in page cannot send anyone elsewhere.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" || strings.HasPrefix(u.Path, "/login") {
+		return "/"
+	}
+	return next
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// remaining is how long until t, at least zero.
+func remaining(now, t time.Time) time.Duration { return max(0, t.Sub(now)) }

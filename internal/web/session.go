@@ -1,0 +1,147 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/recado-sms/recado/internal/accounts"
+	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
+)
+
+// Session keys.
+const (
+	sessUser  = "user_id"
+	sessCSRF  = "csrf"
+	sessFlash = "flash"
+	sessLang  = "lang"
+)
+
+// newSessions makes the session manager: sessions live in the database,
+// last 12 hours at most and end after 2 idle hours.
+func newSessions(db *store.DB, secure bool) *scs.SessionManager {
+	sm := scs.New()
+	sm.Store = db.Sessions()
+	sm.Lifetime = 12 * time.Hour
+	sm.IdleTimeout = 2 * time.Hour
+	sm.Cookie.Name = "recado_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = secure
+	sm.Cookie.Path = "/"
+	return sm
+}
+
+// authenticate puts the signed-in user, read again from the database on
+// every request (a deactivated user is out at once), on the request's
+// context.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := s.sessions.GetInt64(ctx, sessUser)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := s.DB.GetUser(ctx, id)
+		if err != nil && sms.KindOf(err) != sms.KindNotFound {
+			s.renderError(w, r, err)
+			return
+		}
+		if err != nil || !u.Active {
+			// The user is gone or deactivated: the session ends.
+			if err := s.sessions.Destroy(ctx); err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		au := accounts.AuthUser(u)
+		ctx = withPrincipal(ctx, auth.Principal{User: au})
+		ctx = withUser(ctx, u)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// csrfField is the form field, and csrfHeader the header (htmx sends it),
+// carrying the session's CSRF token.
+const (
+	csrfField  = "csrf_token"
+	csrfHeader = "X-CSRF-Token"
+)
+
+// csrf refuses a state-changing request that does not carry the session's
+// CSRF token. Every form of the UI has it; another site cannot read it.
+func (s *Server) csrf(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		want := s.sessions.GetString(r.Context(), sessCSRF)
+		got := r.Header.Get(csrfHeader)
+		if got == "" {
+			// ParseMultipartForm also reads url-encoded bodies; large
+			// uploads spill to disk instead of memory.
+			if err := r.ParseMultipartForm(8 << 20); err != nil && err != http.ErrNotMultipart {
+				s.renderError(w, r, sms.Errorf(sms.KindInvalid, "unreadable form: %v", err))
+				return
+			}
+			got = r.PostFormValue(csrfField)
+		}
+		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+			s.renderError(w, r, sms.Errorf(sms.KindForbidden, "the form expired or did not come from this site: reload the page and try again"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// csrfToken returns the session's CSRF token, making one when it has none.
+func (s *Server) csrfToken(r *http.Request) string {
+	ctx := r.Context()
+	if t := s.sessions.GetString(ctx, sessCSRF); t != "" {
+		return t
+	}
+	t := newToken(s.cfg.Rand)
+	s.sessions.Put(ctx, sessCSRF, t)
+	return t
+}
+
+func newToken(rnd io.Reader) string {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	var b [32]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		panic("web: no randomness: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// flash keeps a one-time notice for the next page the user sees.
+func (s *Server) flash(r *http.Request, msg string) {
+	s.sessions.Put(r.Context(), sessFlash, msg)
+}
+
+type userKey struct{}
+
+func withUser(ctx context.Context, u store.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// userFrom returns the signed-in user's stored record.
+func userFrom(ctx context.Context) (store.User, bool) {
+	u, ok := ctx.Value(userKey{}).(store.User)
+	return u, ok
+}
