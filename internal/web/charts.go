@@ -39,7 +39,7 @@ func (s *Server) dashboardChart(w http.ResponseWriter, r *http.Request, p auth.P
 		opt := charts.NewBarChartOptionWithData([][]float64{delivered, inflight, failed})
 		opt.StackSeries = charts.Ptr(true)
 		opt.CategoryAxis.Labels = labels
-		opt.CategoryAxis.LabelCount = 10
+		opt.CategoryAxis.LabelCount = 6
 		opt.Legend.SeriesNames = []string{l.printer.Sprintf("Delivered messages"), l.printer.Sprintf("On the way"), l.printer.Sprintf("Failed")}
 		opt.Theme = charts.GetTheme(charts.ThemeLight).WithSeriesColors([]charts.Color{
 			charts.ColorFromHex("#2e7d32"), charts.ColorFromHex("#1565c0"), charts.ColorFromHex("#c62828")})
@@ -56,7 +56,7 @@ func (s *Server) dashboardChart(w http.ResponseWriter, r *http.Request, p auth.P
 		}
 		opt := charts.NewLineChartOptionWithData([][]float64{cost})
 		opt.XAxis.Labels = labels
-		opt.XAxis.LabelCount = 10
+		opt.XAxis.LabelCount = 6
 		opt.Legend.SeriesNames = []string{l.printer.Sprintf("Cost (R$)")}
 		if err := painter.LineChart(opt); err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *Server) dashboardChart(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Cache-Control", "private, max-age=30")
+	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(svg)
 	return nil
 }

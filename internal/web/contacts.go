@@ -230,6 +230,7 @@ type contactData struct {
 	Sendable  bool
 	Reason    string
 	Blacklist bool
+	OOB       bool // drawn for a live update: the statistics are swapped out of band
 }
 
 // sendForm is the "send SMS" form of a contact's page.
@@ -323,7 +324,8 @@ func (s *Server) contactLive(w http.ResponseWriter, r *http.Request, p auth.Prin
 		if err != nil {
 			return "", true, err
 		}
-		html, err := s.renderString(r, "contact", "timeline", d)
+		d.OOB = true
+		html, err := s.renderString(r, "contact", "live-update", d)
 		return html, false, err
 	})
 }

@@ -159,7 +159,7 @@ func stateIcon(st sms.State) string {
 	case sms.StateDraft:
 		return "✎"
 	case sms.StateQueued:
-		return "⏳"
+		return "…"
 	case sms.StateSending:
 		return "➚"
 	case sms.StateSent:
@@ -169,7 +169,7 @@ func stateIcon(st sms.State) string {
 	case sms.StateFailed, sms.StateRejected:
 		return "✕"
 	case sms.StateExpired:
-		return "⌛"
+		return "⊗"
 	case sms.StateCanceled:
 		return "⊘"
 	case sms.StateReceived:
