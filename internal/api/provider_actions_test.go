@@ -42,8 +42,8 @@ func TestKolmeyaSafetyNet(t *testing.T) {
 		s := apptest.New(t, apptest.WithDatabase(dsn), apptest.WithWorkers(), apptest.WithDispatch(dispatch.Config{
 			Background: dispatch.BackgroundConfig{
 				StatusPollEvery: 50 * time.Millisecond, FirstStatusPoll: time.Millisecond,
-				StatusSchedule:  []dispatch.PollStep{{Until: time.Hour, Every: 50 * time.Millisecond}},
-				ReplyPollEvery:  50 * time.Millisecond, BalanceEvery: time.Hour, BlacklistSyncEvery: time.Hour,
+				StatusSchedule: []dispatch.PollStep{{Until: time.Hour, Every: 50 * time.Millisecond}},
+				ReplyPollEvery: 50 * time.Millisecond, BalanceEvery: time.Hour, BlacklistSyncEvery: time.Hour,
 				BlacklistRetry: []time.Duration{50 * time.Millisecond},
 			}}))
 		_, opToken := s.Operator(t, "olga")

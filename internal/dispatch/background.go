@@ -64,7 +64,8 @@ type BackgroundConfig struct {
 	// BlacklistRetry is the wait before each retry of a failed blacklist
 	// sync (1 min, 3 min, 10 min, then 30 min), for up to 25 attempts.
 	BlacklistRetry []time.Duration
-	// BlacklistLease bounds one blacklist sync of one provider (10 min).
+	// BlacklistLease bounds one blacklist sync of one provider (10 min, at
+	// most the 10 min a background job may run).
 	BlacklistLease time.Duration
 }
 
@@ -98,7 +99,8 @@ func (c *BackgroundConfig) defaults() {
 	set(&c.ReplyFirstLookback, 24*time.Hour)
 	set(&c.BalanceEvery, 15*time.Minute)
 	set(&c.BlacklistSyncEvery, 15*time.Minute)
-	set(&c.BlacklistLease, 10*time.Minute)
+	set(&c.BlacklistLease, backgroundTimeout)
+	c.BlacklistLease = min(c.BlacklistLease, backgroundTimeout)
 	if len(c.StatusSchedule) == 0 {
 		c.StatusSchedule = DefaultStatusSchedule
 	}
@@ -110,7 +112,8 @@ func (c *BackgroundConfig) defaults() {
 	}
 }
 
-// backgroundTimeout bounds one run of a background job.
+// backgroundTimeout bounds one run of a background job; River rescues a
+// job as stuck only after it (see New).
 const backgroundTimeout = 10 * time.Minute
 
 // liveStates are the states in which a periodic job blocks another of its

@@ -146,7 +146,9 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 		Queues:               map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}},
 		PeriodicJobs:         d.periodicJobs(),
 		JobTimeout:           cfg.SendTimeout,
-		RescueStuckJobsAfter: lease + time.Minute,
+		// Past the longest a live job runs: a send (its lease) or a background
+		// job. Dead send jobs are found sooner by the orphan sweeper.
+		RescueStuckJobsAfter: max(lease, backgroundTimeout) + time.Minute,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        10 * time.Millisecond,
 		// Completed jobs are only bookkeeping: the messages keep the history.
