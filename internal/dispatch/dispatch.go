@@ -141,11 +141,11 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 	d.addBackgroundWorkers(workers)
 	lease := cfg.lease()
 	d.river, err = river.NewClient(driver, &river.Config{
-		Logger:               quiet(log),
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}},
-		PeriodicJobs:         d.periodicJobs(),
-		JobTimeout:           cfg.SendTimeout,
+		Logger:       quiet(log),
+		Workers:      workers,
+		Queues:       map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}},
+		PeriodicJobs: d.periodicJobs(),
+		JobTimeout:   cfg.SendTimeout,
 		// Past the longest a live job runs: a send (its lease) or a background
 		// job. Dead send jobs are found sooner by the orphan sweeper.
 		RescueStuckJobsAfter: max(lease, backgroundTimeout) + time.Minute,

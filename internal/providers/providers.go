@@ -147,7 +147,7 @@ func (s *Service) Create(ctx context.Context, in Input) (View, error) {
 		return View{}, err
 	}
 	s.forget()
-	return s.view(rec)
+	return s.decorated(ctx, rec)
 }
 
 // Update changes a provider.
@@ -179,7 +179,7 @@ func (s *Service) Update(ctx context.Context, name string, in Input) (View, erro
 		return View{}, err
 	}
 	s.forget()
-	return s.view(rec)
+	return s.decorated(ctx, rec)
 }
 
 // Delete removes a provider.
@@ -231,16 +231,7 @@ func (s *Service) View(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v, err := s.view(rec)
-	if err != nil {
-		return v, err
-	}
-	st, err := s.db.ProviderSyncState(ctx, name)
-	if err != nil {
-		return v, err
-	}
-	s.decorate(&v, rec, st)
-	return v, nil
+	return s.decorated(ctx, rec)
 }
 
 // Get returns the live provider named name, or the default provider when name

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -106,6 +107,20 @@ type BlacklistSyncView struct {
 	Pending  int64      `json:"pending" doc:"Changes not pushed yet (numbers on the list, before the first push of the whole list)"`
 	Error    string     `json:"error,omitempty" doc:"Why the last push failed"`
 	ErrorAt  *time.Time `json:"error_at,omitempty"`
+}
+
+// decorated returns the view of rec with what decorate adds.
+func (s *Service) decorated(ctx context.Context, rec store.ProviderRecord) (View, error) {
+	v, err := s.view(rec)
+	if err != nil {
+		return v, err
+	}
+	st, err := s.db.ProviderSyncState(ctx, rec.Name)
+	if err != nil {
+		return v, err
+	}
+	s.decorate(&v, rec, st)
+	return v, nil
 }
 
 // decorate adds to v what is not in the record: the balance threshold, the
