@@ -17,6 +17,7 @@ import (
 	"github.com/recado-sms/recado/internal/app"
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
 )
 
 // kolmeyaCmd holds what every `recado kolmeya` subcommand shares.
@@ -33,7 +34,8 @@ func newKolmeya(g *globals) *cobra.Command {
 		Short: "Ask a Kolmeya provider's account directly: balance, catalogue, statuses, replies, reports, blacklist",
 		Long: `Calls Kolmeya's API with the settings (token, base URL) of a Kolmeya provider configured
 in Recado, read from the database as "recado serve" reads them. Nothing is changed in
-Recado; "blacklist add" and "blacklist remove" change Kolmeya's blacklist only.
+Recado, except that "blacklist sync" queues a push of Recado's blacklist; "blacklist add"
+and "blacklist remove" change Kolmeya's blacklist only.
 
 Tables are for people; --json prints the answers as JSON for scripts.`,
 	}
@@ -46,6 +48,22 @@ Tables are for people; --json prints the answers as JSON for scripts.`,
 
 // with opens Recado, finds the provider and calls fn with its client.
 func (k *kolmeyaCmd) with(cmd *cobra.Command, fn func(ctx context.Context, c *kolmeya.Client) error) error {
+	return k.withApp(cmd, func(ctx context.Context, a *app.App) error {
+		p, rec, err := a.Providers.Lookup(ctx, k.provider)
+		if err != nil {
+			return err
+		}
+		kp, ok := p.(*kolmeya.Provider)
+		if !ok {
+			return fmt.Errorf("provider %q is of type %s, not kolmeya (choose one with --provider)", k.provider, rec.Type)
+		}
+		return fn(ctx, kp.Client())
+	})
+}
+
+// withApp opens Recado as "recado serve" does, without serving, and calls
+// fn with it.
+func (k *kolmeyaCmd) withApp(cmd *cobra.Command, fn func(ctx context.Context, a *app.App) error) error {
 	log, err := k.g.logger()
 	if err != nil {
 		return err
@@ -57,15 +75,7 @@ func (k *kolmeyaCmd) with(cmd *cobra.Command, fn func(ctx context.Context, c *ko
 		return err
 	}
 	defer a.Close()
-	p, rec, err := a.Providers.Lookup(ctx, k.provider)
-	if err != nil {
-		return err
-	}
-	kp, ok := p.(*kolmeya.Provider)
-	if !ok {
-		return fmt.Errorf("provider %q is of type %s, not kolmeya (choose one with --provider)", k.provider, rec.Type)
-	}
-	return fn(ctx, kp.Client())
+	return fn(ctx, a)
 }
 
 // print writes v as JSON with --json, else the table.
@@ -328,10 +338,15 @@ func parseReportDate(s string, end bool) (time.Time, error) {
 func (k *kolmeyaCmd) blacklist() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "blacklist",
-		Short: "Add phones to Kolmeya's blacklist or remove them",
-		Long: `Changes the account's blacklist on Kolmeya. Recado's own blacklist (the one campaigns
-will check) is not available yet, so these commands change Kolmeya's only; and Kolmeya
-has no endpoint that lists its blacklist.`,
+		Short: "Recado's blacklist and Kolmeya's: list, sync, or change Kolmeya's directly",
+		Long: `Recado's blacklist is the truth: every change made to it (POST and DELETE
+/api/v1/blacklist, opt-out replies, numbers Kolmeya refuses as blacklisted) is pushed to
+Kolmeya by "recado serve" in the background. "list" shows Recado's list (Kolmeya has no
+endpoint that lists its own); "sync" asks "recado serve" to push the whole list again, as
+after changing a provider's token to another account.
+
+"add" and "remove" change Kolmeya's blacklist only, directly, and not Recado's: the next
+whole-list sync puts back any number Recado holds.`,
 	}
 	var document string
 	change := func(use, short, done string, call func(*kolmeya.Client, context.Context, []kolmeya.BlacklistEntry) error) *cobra.Command {
@@ -360,17 +375,54 @@ has no endpoint that lists its blacklist.`,
 	}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "Not available yet: Recado's local blacklist does not exist yet",
+		Short: "Show Recado's blacklist (Kolmeya's own cannot be listed)",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("blacklist list: Recado's local blacklist is not available yet, " +
-				"and Kolmeya has no endpoint that lists its own; nothing to show")
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return k.withApp(cmd, func(ctx context.Context, a *app.App) error {
+				var all []store.BlacklistEntry
+				for after := ""; ; {
+					page, err := a.DB.ListBlacklist(ctx, store.BlacklistFilter{After: after, Limit: 1000})
+					if err != nil {
+						return err
+					}
+					all = append(all, page...)
+					if len(page) < 1000 {
+						break
+					}
+					after = page[len(page)-1].Phone
+				}
+				return k.print(all, func(w io.Writer) {
+					fmt.Fprintf(w, "Recado's blacklist, %d number%s (the truth, pushed to Kolmeya; Kolmeya's own cannot be listed)\n",
+						len(all), plural(len(all), "", "s"))
+					fmt.Fprintln(w, "PHONE\tSOURCE\tADDED\tREASON")
+					for _, e := range all {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Phone, e.Source,
+							e.CreatedAt.In(kolmeya.SaoPaulo()).Format("2006-01-02 15:04"), orDash(oneLine(e.Reason, 60)))
+					}
+				})
+			})
+		},
+	}
+	sync := &cobra.Command{
+		Use:   "sync",
+		Short: "Queue a push of Recado's whole blacklist to the provider (done by recado serve)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return k.withApp(cmd, func(ctx context.Context, a *app.App) error {
+				if err := a.Dispatch.RequestBlacklistSync(ctx, k.provider, true); err != nil {
+					return err
+				}
+				v := map[string]any{"provider": k.provider, "action": "sync", "queued": true}
+				return k.print(v, func(w io.Writer) {
+					fmt.Fprintf(w, "queued: recado serve pushes Recado's whole blacklist to provider %q\n", k.provider)
+				})
+			})
 		},
 	}
 	cmd.AddCommand(
-		change("add", "Add phones to Kolmeya's blacklist", "added to", (*kolmeya.Client).BlacklistStore),
-		change("remove", "Remove phones from Kolmeya's blacklist", "removed from", (*kolmeya.Client).BlacklistDestroy),
-		list)
+		change("add", "Add phones to Kolmeya's blacklist only (not Recado's)", "added to", (*kolmeya.Client).BlacklistStore),
+		change("remove", "Remove phones from Kolmeya's blacklist only (not Recado's)", "removed from", (*kolmeya.Client).BlacklistDestroy),
+		list, sync)
 	return cmd
 }
 

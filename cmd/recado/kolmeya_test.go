@@ -257,8 +257,26 @@ func TestKolmeyaEndToEnd(t *testing.T) {
 	if fake.Blacklisted("11900000009") || !fake.Blacklisted("11900000008") {
 		t.Error("blacklist remove did not reach Kolmeya")
 	}
-	if out := cli(false, "blacklist", "list"); !strings.Contains(out, "not available yet") {
+	// Recado's own list: what the API adds reaches Kolmeya through recado
+	// serve; "list" shows it; "sync" pushes it all again.
+	if st, body := c.do("POST", "/api/v1/blacklist", map[string]any{"phones": []string{"11900000007"}, "reason": "pediu"}); st != http.StatusOK {
+		t.Fatalf("POST /blacklist: %d %v", st, body)
+	}
+	eventuallyTrue(t, "the API's blacklist change reaches Kolmeya", func() bool { return fake.Blacklisted("11900000007") })
+	if out := cli(true, "blacklist", "list"); !strings.Contains(out, "Recado's blacklist, 1 number") ||
+		!regexp.MustCompile(`\+5511900000007\s+manual\s+.*pediu`).MatchString(out) {
 		t.Errorf("blacklist list: %q", out)
+	}
+	cli(true, "blacklist", "remove", "11900000007") // Kolmeya's only
+	if fake.Blacklisted("11900000007") {
+		t.Fatal("blacklist remove did not reach Kolmeya")
+	}
+	if out := cli(true, "blacklist", "sync"); !strings.Contains(out, "queued") {
+		t.Errorf("blacklist sync: %q", out)
+	}
+	eventuallyTrue(t, "the whole-list sync puts the number back", func() bool { return fake.Blacklisted("11900000007") })
+	if out := cli(false, "--provider", "mock", "blacklist", "sync"); !strings.Contains(out, "no blacklist") {
+		t.Errorf("blacklist sync of the mock: %q", out)
 	}
 	if out := cli(false, "--provider", "mock", "balance"); !strings.Contains(out, "not kolmeya") {
 		t.Errorf("a mock provider: %q", out)
@@ -272,6 +290,18 @@ func TestKolmeyaEndToEnd(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// eventuallyTrue waits until cond holds, for at most 20 seconds.
+func eventuallyTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

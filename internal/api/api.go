@@ -65,6 +65,7 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerMessages()
 	s.registerContacts()
 	s.registerProviders()
+	s.registerProviderActions()
 	s.registerUsers()
 	s.registerBlacklist()
 	s.registerWebhooks()

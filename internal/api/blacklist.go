@@ -72,11 +72,7 @@ func (s *Server) registerBlacklist() {
 	huma.Register(s.api, del, func(ctx context.Context, in *struct {
 		Phone string `path:"phone" maxLength:"40"`
 	}) (*struct{}, error) {
-		ph, err := sms.NormalizePhone(in.Phone, "BR")
-		if err != nil {
-			return nil, s.problem(err)
-		}
-		if err := s.DB.RemoveFromBlacklist(ctx, ph.E164); err != nil {
+		if err := s.Dispatch.Unblacklist(ctx, in.Phone); err != nil {
 			return nil, s.problem(err)
 		}
 		return nil, nil

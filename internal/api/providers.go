@@ -9,6 +9,7 @@ import (
 
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/sms"
 )
 
 // ProviderBody creates a provider or, in a PATCH, changes it. Settings are
@@ -74,6 +75,11 @@ func (s *Server) registerProviders() {
 		v, err := s.Providers.Create(ctx, in.Body.input())
 		if err != nil {
 			return nil, s.problem(err)
+		}
+		// A provider that keeps a blacklist gets Recado's whole list now; the
+		// periodic sync would bring it within minutes anyway.
+		if err := s.Dispatch.RequestBlacklistSync(ctx, v.Name, true); err != nil && sms.KindOf(err) != sms.KindConflict && s.Logger != nil {
+			s.Logger.Warn("enqueue the new provider's blacklist sync", "provider", v.Name, "err", err)
 		}
 		return &providerOutput{Body: v}, nil
 	})

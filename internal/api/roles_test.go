@@ -17,6 +17,7 @@ import (
 	"github.com/recado-sms/recado/internal/app/apptest"
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/provider/kolmeya/kolmeyatest"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/store/storetest"
@@ -58,8 +59,10 @@ var operations = map[string]operation{
 	"get-provider":   {perm: auth.ProvidersRead, operator: true, param: "provider", want: http.StatusOK},
 	"create-provider": {perm: auth.ProvidersWrite, want: http.StatusCreated,
 		body: func() any { return map[string]any{"name": uniqueName("p"), "type": "mock"} }},
-	"update-provider": {perm: auth.ProvidersWrite, param: "provider", want: http.StatusOK, body: func() any { return map[string]any{"active": false} }},
-	"delete-provider": {perm: auth.ProvidersWrite, param: "provider", want: http.StatusNoContent},
+	"update-provider":         {perm: auth.ProvidersWrite, param: "provider", want: http.StatusOK, body: func() any { return map[string]any{"active": false} }},
+	"delete-provider":         {perm: auth.ProvidersWrite, param: "provider", want: http.StatusNoContent},
+	"check-provider-balance":  {perm: auth.ProvidersRead, operator: true, param: "provider", want: http.StatusOK},
+	"sync-provider-blacklist": {perm: auth.ProvidersWrite, param: "kolmeya", want: http.StatusAccepted},
 
 	"me": {perm: auth.MessagesRead, operator: true, want: http.StatusOK},
 	"create-user": {perm: auth.UsersWrite, want: http.StatusCreated,
@@ -247,6 +250,14 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 			t.Fatalf("the fixture's delivery: %v, %v", ds, err)
 		}
 		return fmt.Sprintf("%d/%d", e.ID, ds[0].ID)
+	case "kolmeya": // a Kolmeya provider, on a fake Kolmeya
+		fake := kolmeyatest.NewServer(kolmeyatest.Options{})
+		t.Cleanup(fake.Close)
+		name := uniqueName("kolmeya")
+		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,
+			map[string]any{"name": name, "type": "kolmeya", "settings": map[string]any{"base_url": fake.URL(), "token": "test-token"}},
+			http.StatusCreated)
+		return name
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,

@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
+	a.Metrics.WatchBalances(a.Dispatch, a.log)
 	if cfg.Webhooks.Rand == nil {
 		cfg.Webhooks.Rand = cfg.Rand
 	}

@@ -66,6 +66,9 @@ type Config struct {
 	Rand io.Reader
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Background tunes the background jobs: status and reply polls, balance
+	// checks, blacklist sync (background.go).
+	Background BackgroundConfig
 }
 
 func (c *Config) defaults() {
@@ -96,6 +99,7 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Background.defaults()
 }
 
 // Dispatcher owns the queue and the send path.
@@ -134,13 +138,17 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{d: d})
+	d.addBackgroundWorkers(workers)
 	lease := cfg.lease()
 	d.river, err = river.NewClient(driver, &river.Config{
-		Logger:               quiet(log),
-		Workers:              workers,
-		Queues:               map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}},
-		JobTimeout:           cfg.SendTimeout,
-		RescueStuckJobsAfter: lease + time.Minute,
+		Logger:       quiet(log),
+		Workers:      workers,
+		Queues:       map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}},
+		PeriodicJobs: d.periodicJobs(),
+		JobTimeout:   cfg.SendTimeout,
+		// Past the longest a live job runs: a send (its lease) or a background
+		// job. Dead send jobs are found sooner by the orphan sweeper.
+		RescueStuckJobsAfter: max(lease, backgroundTimeout) + time.Minute,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        10 * time.Millisecond,
 		// Completed jobs are only bookkeeping: the messages keep the history.

@@ -36,7 +36,7 @@ func (d *Dispatcher) ApplyReplies(ctx context.Context, providerName string, sour
 		seg := sms.Segments(r.Body)
 		rows = append(rows, store.NewReply{Provider: providerName, ProviderReplyID: r.ProviderReplyID, Phone: ph.E164,
 			Body: r.Body, Reference: d.refs.next("ri"), Segments: seg.Segments, Encoding: seg.Encoding, ReceivedAt: at.UTC(),
-			InReplyToProviderMessageID: r.InReplyToProviderMessageID, InReplyToReference: r.InReplyToReference})
+			InReplyToProviderMessageID: r.InReplyToProviderMessageID, InReplyToReference: r.InReplyToReference, Source: source})
 	}
 	var stored []store.StoredReply
 	var optedOut []string
@@ -56,8 +56,14 @@ func (d *Dispatcher) ApplyReplies(ctx context.Context, providerName string, sour
 		if len(optedOut) == 0 {
 			return nil
 		}
-		if _, err := tx.AddToBlacklist(ctx, optedOut, "replied with an opt-out word", "reply", nil); err != nil {
+		added, err := tx.AddToBlacklist(ctx, optedOut, "replied with an opt-out word", "reply", nil)
+		if err != nil {
 			return err
+		}
+		if len(added) > 0 {
+			if err := d.enqueueBlacklistSync(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if _, err = tx.OptOut(ctx, optedOut); err != nil {
 			return err
@@ -75,7 +81,9 @@ func (d *Dispatcher) ApplyReplies(ctx context.Context, providerName string, sour
 }
 
 // Blacklist puts numbers, in any common form, on the blacklist, and returns
-// those it added in E.164. A bad number refuses the whole request.
+// those it added in E.164; the push of the change to the providers that keep
+// a blacklist is enqueued in the same transaction. A bad number refuses the
+// whole request.
 func (d *Dispatcher) Blacklist(ctx context.Context, phones []string, reason string, by *int64) ([]string, error) {
 	var bad []sms.FieldError
 	e164 := make([]string, 0, len(phones))
@@ -94,7 +102,10 @@ func (d *Dispatcher) Blacklist(ctx context.Context, phones []string, reason stri
 	err := d.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		added, err = tx.AddToBlacklist(ctx, e164, reason, "manual", by)
-		return err
+		if err != nil || len(added) == 0 {
+			return err
+		}
+		return d.enqueueBlacklistSync(ctx, tx)
 	})
 	return added, err
 }

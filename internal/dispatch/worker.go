@@ -206,6 +206,9 @@ func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs 
 		if err != nil {
 			return err
 		}
+		if err := d.feedRefusals(ctx, tx, rec.Name, msgs, byRef); err != nil {
+			return err
+		}
 		counts[string(sms.StateSent)] = len(moved)
 		// Everything else (refusals, failures, messages a report moved
 		// meanwhile) through the domain's transitions.

@@ -22,6 +22,7 @@ type Metrics struct {
 	statuses        *prometheus.CounterVec   // provider, source, result
 	http            *prometheus.CounterVec   // route, status
 	httpLatency     *prometheus.HistogramVec // route
+	background      *prometheus.CounterVec   // provider, job, result (background.go)
 }
 
 // Gauges are read at scrape time from the database.
@@ -56,7 +57,8 @@ func New(g Gauges, log *slog.Logger) *Metrics {
 		Help:    "HTTP request latency by route pattern.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"route"})
-	m.Registry.MustRegister(m.sends, m.providerLatency, m.statuses, m.http, m.httpLatency,
+	m.background = newBackgroundCounter()
+	m.Registry.MustRegister(m.sends, m.providerLatency, m.statuses, m.http, m.httpLatency, m.background,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g != nil {
 		m.Registry.MustRegister(&dbCollector{g: g, log: log})

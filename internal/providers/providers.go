@@ -106,6 +106,11 @@ type View struct {
 	MessageCount   int64          `json:"message_count"`
 	CreatedAt      time.Time      `json:"created_at"`
 	UpdatedAt      time.Time      `json:"updated_at"`
+	// Filled by decorate (status.go).
+	LowBalanceThreshold *string        `json:"low_balance_threshold,omitempty" doc:"The settings' low_balance_threshold"`
+	BalanceLow          bool           `json:"balance_low" doc:"Whether the last known balance is below low_balance_threshold"`
+	RateLimit           *RateLimitView `json:"rate_limit,omitempty" doc:"The provider's request budget as this instance last saw it"`
+	Sync                *SyncView      `json:"sync,omitempty" doc:"What the background jobs (reply poll, blacklist sync, balance check) last did"`
 }
 
 // Input creates or changes a provider. In an update, nil fields stay as they
@@ -142,7 +147,7 @@ func (s *Service) Create(ctx context.Context, in Input) (View, error) {
 		return View{}, err
 	}
 	s.forget()
-	return s.view(rec)
+	return s.decorated(ctx, rec)
 }
 
 // Update changes a provider.
@@ -174,7 +179,7 @@ func (s *Service) Update(ctx context.Context, name string, in Input) (View, erro
 		return View{}, err
 	}
 	s.forget()
-	return s.view(rec)
+	return s.decorated(ctx, rec)
 }
 
 // Delete removes a provider.
@@ -198,12 +203,23 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 	if err != nil {
 		return nil, err
 	}
+	states, err := s.db.ProviderSyncStates(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]View, 0, len(recs))
 	for _, r := range recs {
 		v, err := s.view(r)
 		if err != nil {
 			return nil, err
 		}
+		st, ok := states[r.Name]
+		if !ok {
+			if st, err = s.db.ProviderSyncState(ctx, r.Name); err != nil {
+				return nil, err
+			}
+		}
+		s.decorate(&v, r, st)
 		out = append(out, v)
 	}
 	return out, nil
@@ -215,7 +231,7 @@ func (s *Service) View(ctx context.Context, name string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(rec)
+	return s.decorated(ctx, rec)
 }
 
 // Get returns the live provider named name, or the default provider when name
@@ -256,7 +272,7 @@ func (s *Service) live(rec store.ProviderRecord) (provider.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, _ := json.Marshal(settings)
+	raw, _ := json.Marshal(typeSettings(settings))
 	p, err := s.reg.Build(provider.Config{Name: rec.Name, Type: rec.Type, Settings: raw})
 	if err != nil {
 		return nil, err
@@ -318,7 +334,10 @@ func (s *Service) setSettings(rec *store.ProviderRecord, current, patch map[stri
 			current[k] = v
 		}
 	}
-	raw, _ := json.Marshal(current)
+	if err := checkCommonSettings(current); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(typeSettings(current))
 	p, err := s.reg.Build(provider.Config{Name: rec.Name, Type: rec.Type, Settings: raw})
 	if err != nil {
 		return err

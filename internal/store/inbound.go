@@ -24,6 +24,7 @@ type NewReply struct {
 	ReceivedAt                 time.Time
 	InReplyToProviderMessageID string
 	InReplyToReference         string
+	Source                     sms.Source // of the received event; webhook when empty
 }
 
 // StoredReply is a reply as stored: the inbound message with what it was
@@ -62,9 +63,9 @@ func (tx *Tx) InsertReplies(ctx context.Context, replies []NewReply) ([]StoredRe
 	var out []StoredReply
 	var events []sms.Event
 	received := map[int64]int{}
-	byRef := map[string]time.Time{}
+	byRef := map[string]NewReply{}
 	for _, r := range replies {
-		byRef[r.Reference] = r.ReceivedAt
+		byRef[r.Reference] = r
 	}
 	for res.Next() {
 		var s StoredReply
@@ -79,7 +80,11 @@ func (tx *Tx) InsertReplies(ctx context.Context, replies []NewReply) ([]StoredRe
 			received[*s.ContactID]++
 		}
 		out = append(out, s)
-		events = append(events, sms.Event{MessageID: s.ID, State: sms.StateReceived, At: byRef[ref], Source: sms.SourceWebhook})
+		src := byRef[ref].Source
+		if src == "" {
+			src = sms.SourceWebhook
+		}
+		events = append(events, sms.Event{MessageID: s.ID, State: sms.StateReceived, At: byRef[ref].ReceivedAt, Source: src})
 	}
 	if err := res.Close(); err != nil {
 		return nil, wrapDBErr("insert replies", err)
@@ -107,7 +112,8 @@ type BlacklistEntry struct {
 }
 
 // AddToBlacklist adds numbers (E.164) to the blacklist; numbers already on it
-// keep their first entry. It returns the numbers it added.
+// keep their first entry. It returns the numbers it added, and records them
+// as changes for the providers' blacklist sync.
 func (tx *Tx) AddToBlacklist(ctx context.Context, phones []string, reason, source string, by *int64) ([]string, error) {
 	if len(phones) == 0 {
 		return nil, nil
@@ -125,7 +131,11 @@ func (tx *Tx) AddToBlacklist(ctx context.Context, phones []string, reason, sourc
 		}
 		added = append(added, p)
 	}
-	return added, wrapDBErr("add to blacklist", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrapDBErr("add to blacklist", err)
+	}
+	rows.Close()
+	return added, tx.logBlacklist(ctx, added, "add")
 }
 
 // OptOut marks the contacts with these phones opted out.
@@ -136,16 +146,10 @@ func (tx *Tx) OptOut(ctx context.Context, phones []string) ([]int64, error) {
 	return tx.ids(ctx, "opt out", tx.db.q.optOut, jsonArray(phones), tx.db.now())
 }
 
-// RemoveFromBlacklist takes a number off the blacklist.
+// RemoveFromBlacklist takes a number off the blacklist (see
+// Tx.RemoveFromBlacklist).
 func (db *DB) RemoveFromBlacklist(ctx context.Context, phone string) error {
-	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`DELETE FROM blacklist WHERE phone = $1`), phone)
-	if err != nil {
-		return wrapDBErr("remove from blacklist", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return sms.Errorf(sms.KindNotFound, "%s is not on the blacklist", phone)
-	}
-	return nil
+	return db.InTx(ctx, func(tx *Tx) error { return tx.RemoveFromBlacklist(ctx, phone) })
 }
 
 // BlacklistFilter selects blacklist entries: Query is part of the number;

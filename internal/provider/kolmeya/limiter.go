@@ -166,6 +166,34 @@ func (l *Limiter) observe(status int, h http.Header) {
 	}
 }
 
+// LimitState is what a Limiter last learned of the account's budget.
+type LimitState struct {
+	Limit        int       // requests a window allows
+	Remaining    int       // requests left in the current window, as last seen
+	ResetAt      time.Time // when the current window is assumed to end
+	BlockedUntil time.Time // after a 429, when requests may go again; zero otherwise
+}
+
+// State returns the account's budget as the limiter knows it, and false
+// while no answer has told it the limit yet. Once the assumed window is
+// over, the whole limit is taken to be available again.
+func (l *Limiter) State() (LimitState, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.limit <= 0 || l.remaining < 0 {
+		return LimitState{}, false
+	}
+	now := l.now()
+	s := LimitState{Limit: l.limit, Remaining: l.remaining, ResetAt: l.resetAt}
+	if !now.Before(l.resetAt) {
+		s.Remaining, s.ResetAt = l.limit, now.Add(l.window)
+	}
+	if now.Before(l.blockedUntil) {
+		s.BlockedUntil = l.blockedUntil
+	}
+	return s, true
+}
+
 func headerInt(h http.Header, key string) (int, bool) {
 	if h == nil {
 		return 0, false

@@ -38,8 +38,10 @@ func TypeWith(limiters *Limiters) provider.Type {
 	}
 }
 
-// Provider is Kolmeya as a provider.Provider and provider.BalanceChecker. It
-// is safe for concurrent use.
+// Provider is Kolmeya as a provider.Provider, and as each optional
+// interface Recado's background jobs use: provider.BalanceChecker,
+// StatusPoller, ReplyPoller, BlacklistSyncer and RateLimiter (poll.go). It is
+// safe for concurrent use.
 //
 // Send posts a batch's marketing messages in one /sms/store request and each
 // transactional message in a /sms/store-token request of its own, in that
@@ -54,11 +56,16 @@ type Provider struct {
 	settings   Settings
 	webhookURL string
 	log        *slog.Logger
+	now        func() time.Time
 }
 
 var (
-	_ provider.Provider       = (*Provider)(nil)
-	_ provider.BalanceChecker = (*Provider)(nil)
+	_ provider.Provider        = (*Provider)(nil)
+	_ provider.BalanceChecker  = (*Provider)(nil)
+	_ provider.StatusPoller    = (*Provider)(nil)
+	_ provider.ReplyPoller     = (*Provider)(nil)
+	_ provider.BlacklistSyncer = (*Provider)(nil)
+	_ provider.RateLimiter     = (*Provider)(nil)
 )
 
 // New returns a provider named name. Its client takes its pacing from
@@ -90,6 +97,7 @@ func New(name string, s Settings, deps provider.Deps, limiters *Limiters) (*Prov
 		name:     name,
 		settings: s,
 		log:      log,
+		now:      now,
 		client: NewClient(ClientOptions{
 			BaseURL: base, Token: s.Token, HTTPClient: deps.HTTPClient, Timeout: s.Timeout,
 			Now: now, Logger: log, Limiter: lim,

@@ -201,20 +201,15 @@ func (h *webhookHandler) statuses(log *slog.Logger, msgs []MessageStatus) []prov
 	now := h.o.Now()
 	out := make([]provider.StatusUpdate, 0, len(msgs))
 	for _, m := range msgs {
-		state, known := StateForCode(int(m.StatusCode))
+		u, ok := toStatusUpdate(m, now)
 		switch {
-		case !known:
-			log.Warn("kolmeya webhook: unknown status code ignored", "code", int64(m.StatusCode), "id", string(m.ID))
-			continue
+		case ok:
 		case m.ID == "" && m.Reference == "":
 			log.Warn("kolmeya webhook: a status naming no message ignored", "code", int64(m.StatusCode))
 			continue
-		}
-		u := provider.StatusUpdate{Reference: string(m.Reference), ProviderMessageID: string(m.ID),
-			State: state, At: now, Detail: string(m.Status)}
-		if state.Failure() {
-			u.ErrorCode = "status_" + strconv.FormatInt(int64(m.StatusCode), 10)
-			u.ErrorText = string(m.Status)
+		default:
+			log.Warn("kolmeya webhook: unknown status code ignored", "code", int64(m.StatusCode), "id", string(m.ID))
+			continue
 		}
 		out = append(out, u)
 	}
