@@ -110,7 +110,7 @@ func (s *Server) blacklistRemove(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	if err := s.DB.RemoveFromBlacklist(r.Context(), ph.E164); err != nil {
+	if err := s.Dispatch.Unblacklist(r.Context(), ph.E164); err != nil {
 		return err
 	}
 	s.flash(r, s.tr(r, "%s removed from the blacklist.", displayPhone(ph.E164)))

@@ -53,6 +53,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	if req.Header.Get("Accept-Language") == "" {
+		req.Header.Set("Accept-Language", "en") // assertions read English; TestBrowserLanguage covers Portuguese
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)

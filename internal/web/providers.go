@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/recado-sms/recado/internal/auth"
-	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
@@ -35,6 +34,7 @@ type providerForm struct {
 	Active         bool
 	Default        bool
 	CostPerSegment string
+	LowBalance     string // low_balance_threshold, for every type
 	// Kolmeya.
 	BaseURL          string
 	Token            string
@@ -49,13 +49,16 @@ type providerForm struct {
 func readProviderForm(r *http.Request) providerForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	return providerForm{Name: v("name"), Type: v("type"), Active: v("active") != "", Default: v("default") != "",
-		CostPerSegment: v("cost_per_segment"), BaseURL: v("base_url"), Token: v("token"), SegmentID: v("segment_id"),
+		CostPerSegment: v("cost_per_segment"), LowBalance: v("low_balance_threshold"), BaseURL: v("base_url"), Token: v("token"), SegmentID: v("segment_id"),
 		SMSAPIID: v("sms_api_id"), WebhookSecret: v("webhook_secret"), WebhookJWTSecret: v("webhook_jwt_secret"),
 		SettingsJSON: v("settings_json")}
 }
 
 func providerFormOf(v providers.View) providerForm {
 	f := providerForm{Name: v.Name, Type: v.Type, Active: v.Active, Default: v.Default, CostPerSegment: v.CostPerSegment}
+	if v.LowBalanceThreshold != nil {
+		f.LowBalance = *v.LowBalanceThreshold
+	}
 	str := func(k string) string {
 		switch x := v.Settings[k].(type) {
 		case string:
@@ -72,7 +75,7 @@ func providerFormOf(v providers.View) providerForm {
 	} else {
 		other := map[string]any{}
 		for k, x := range v.Settings {
-			if k != "cost_per_segment" {
+			if k != "cost_per_segment" && k != providers.SettingLowBalance {
 				other[k] = x
 			}
 		}
@@ -98,6 +101,14 @@ func (f providerForm) input(create bool) (providers.Input, map[string]string) {
 			errs["cost_per_segment"] = errText(err)
 		}
 		set("cost_per_segment", strings.Replace(f.CostPerSegment, ",", ".", 1))
+	}
+	if f.LowBalance != "" {
+		if m, err := sms.ParseMoney(f.LowBalance); err != nil || m < 0 {
+			errs["low_balance_threshold"] = "an amount in BRL of 0 or more, such as 100.00"
+		}
+		set(providers.SettingLowBalance, strings.Replace(f.LowBalance, ",", ".", 1))
+	} else if !create {
+		in.Settings[providers.SettingLowBalance] = json.RawMessage("null")
 	}
 	num := func(field, v string) {
 		if v == "" {
@@ -264,32 +275,36 @@ func (s *Server) providerRotateSecret(w http.ResponseWriter, r *http.Request, p 
 }
 
 // providerTest asks the provider for its balance: it proves the settings
-// (token, address) work, and keeps the balance with its time.
+// (token, address) work, and keeps the balance with its time (and checks
+// it against the low-balance threshold), as the periodic check does.
 func (s *Server) providerTest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	ctx := r.Context()
 	name := r.PathValue("name")
-	live, _, err := s.Providers.Lookup(ctx, name)
-	if err != nil {
+	if _, err := s.Providers.View(r.Context(), name); err != nil {
 		return err
 	}
-	bc, ok := live.(provider.BalanceChecker)
-	if !ok {
-		s.flash(r, s.tr(r, "This provider cannot tell its balance."))
-		http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
-		return nil
-	}
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	cctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	bal, err := bc.Balance(cctx)
-	if err != nil {
+	bal, err := s.Dispatch.CheckBalance(cctx, name)
+	switch {
+	case err != nil && sms.KindOf(err) == sms.KindConflict:
+		s.flash(r, s.tr(r, "This provider cannot tell its balance."))
+	case err != nil:
 		s.flash(r, s.tr(r, "Connection failed: %s", errText(err)))
-		http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
-		return nil
+	default:
+		s.flash(r, s.tr(r, "Connection works. Balance: %s", formatMoney(bal, s.langFor(r).Code == "pt-BR")))
 	}
-	if err := s.DB.SetProviderBalance(ctx, name, bal, s.cfg.Now()); err != nil {
+	http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
+	return nil
+}
+
+// providerSyncBlacklist queues a push of the whole blacklist to the
+// provider, for one configured after numbers were listed, or to repair it.
+func (s *Server) providerSyncBlacklist(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	name := r.PathValue("name")
+	if err := s.Dispatch.RequestBlacklistSync(r.Context(), name, true); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Connection works. Balance: %s", formatMoney(bal, s.langFor(r).Code == "pt-BR")))
+	s.flash(r, s.tr(r, "The whole blacklist will be pushed to %s in the background.", name))
 	http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
 	return nil
 }

@@ -183,6 +183,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /providers/{name}/rotate-secret", s.action(auth.ProvidersWrite, s.providerRotateSecret))
 	mux.HandleFunc("POST /providers/{name}/test", s.action(auth.ProvidersRead, s.providerTest))
 	mux.HandleFunc("POST /providers/{name}/delete", s.action(auth.ProvidersWrite, s.providerDelete))
+	mux.HandleFunc("POST /providers/{name}/sync-blacklist", s.action(auth.ProvidersWrite, s.providerSyncBlacklist))
 
 	mux.HandleFunc("GET /blacklist", s.page(auth.BlacklistRead, s.blacklistPage))
 	mux.HandleFunc("POST /blacklist", s.action(auth.BlacklistWrite, s.blacklistAdd))
