@@ -65,4 +65,3 @@ func TestKolmeyaProviderPage(t *testing.T) {
 		}
 	})
 }
-
