@@ -60,7 +60,7 @@ func chrome(t *testing.T) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTime := context.WithTimeout(ctx, 30*time.Second)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	// Confirmation dialogs are accepted, as a person who meant to click would.
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"),
@@ -93,6 +93,12 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 		t.Fatalf("evaluate %s: %v", js, err)
 	}
 	return v
+}
+
+// htmxReady waits until htmx has wired up the element sel names: content it
+// swaps in shows before it listens.
+func htmxReady(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!(e && e["htmx-internal-data"] && e["htmx-internal-data"].initHash); })()`, sel))
 }
 
 // visit opens a page and waits for its main content.
@@ -258,6 +264,7 @@ func TestBrowserLanguage(t *testing.T) {
 // stays).
 func TestBrowserComposer(t *testing.T) {
 	s := newServer(t)
+	contact(t, s, "Beltrana Teste", "+5511900000005")
 	ctx := chrome(t)
 	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
 	visit(t, ctx, s.URL+"/compose")
@@ -278,6 +285,16 @@ func TestBrowserComposer(t *testing.T) {
 	if got := text(t, ctx, "#skipped"); !strings.Contains(got, "landline") {
 		t.Fatalf("skipped: %q", got)
 	}
+	do(t, ctx, "find a contact", chromedp.SendKeys(chromedp.ID("contact-search"), "Beltrana"),
+		chromedp.WaitVisible(chromedp.CSS(`#contact-results button[data-contact]`)))
+	// htmx wires new content up as it settles, a moment after it shows.
+	do(t, ctx, "results wired", htmxReady(`#contact-results button[data-contact]`))
+	do(t, ctx, "click", chromedp.Click(chromedp.CSS(`#contact-results button[data-contact]`)))
+	time.Sleep(time.Second)
+	t.Logf("picked: %s / results %s / count %s", eval[string](t, ctx, `document.getElementById("picked").outerHTML`), eval[string](t, ctx, `document.getElementById("contact-results").outerHTML`), eval[string](t, ctx, `document.getElementById("preview-count").textContent`))
+	do(t, ctx, "pick it",
+		chromedp.WaitVisible(chromedp.CSS(`#picked input[name=contact_id]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("preview-count").textContent.trim() === "3"`))
 	screenshot(t, ctx, "composer")
 	do(t, ctx, "fold the accents", chromedp.Click(chromedp.ID("fold")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("preview-encoding").textContent.trim() === "GSM-7"`))
@@ -285,8 +302,8 @@ func TestBrowserComposer(t *testing.T) {
 		t.Fatalf("folded text %q", body)
 	}
 	do(t, ctx, "send", chromedp.Click(chromedp.ID("compose-send")), chromedp.WaitVisible(chromedp.CSS(".flash")))
-	if n := countMessages(t, s); n != 2 {
-		t.Fatalf("%d messages, want 2", n)
+	if n := countMessages(t, s); n != 3 {
+		t.Fatalf("%d messages, want 3", n)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/sms"
+	"github.com/recado-sms/recado/internal/store"
 )
 
 // composeForm is the composer's form.
@@ -259,6 +260,38 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return err
 	}
 	s.render(w, r, http.StatusOK, "compose", "layout", d)
+	return nil
+}
+
+// composeContacts finds contacts to add to the recipients (htmx): each
+// result adds itself to the picked list.
+func (s *Server) composeContacts(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 200 {
+		return sms.Invalid("search too long", sms.FieldError{Field: "q", Message: "at most 200 characters"})
+	}
+	var cs []sms.Contact
+	if q != "" {
+		var err error
+		if cs, err = s.DB.ListContacts(r.Context(), store.ContactFilter{Query: q, Limit: 10}); err != nil {
+			return err
+		}
+	}
+	s.render(w, r, http.StatusOK, "compose", "contact-results", cs)
+	return nil
+}
+
+// composePick answers a picked contact's chip (htmx).
+func (s *Server) composePick(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.DB.GetContact(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "compose", "contact-chip", c)
 	return nil
 }
 

@@ -169,6 +169,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /compose", s.page(auth.MessagesWrite, s.composePage))
 	mux.HandleFunc("POST /compose/preview", s.action(auth.MessagesWrite, s.composePreview))
+	mux.HandleFunc("GET /compose/contacts", s.page(auth.MessagesWrite, s.composeContacts))
+	mux.HandleFunc("GET /compose/contacts/{id}", s.page(auth.MessagesWrite, s.composePick))
 	mux.HandleFunc("POST /compose", s.action(auth.MessagesWrite, s.composeSend))
 
 	mux.HandleFunc("GET /inbox", s.page(auth.MessagesRead, s.inboxPage))
