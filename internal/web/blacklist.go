@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -21,6 +22,7 @@ type blacklistData struct {
 	Reason  string
 	Errors  map[string]string
 	Import  *importResult
+	Synced  []providers.View // providers that keep a blacklist of their own, with how far it is in step
 }
 
 // importResult says what an import of numbers did.
@@ -48,6 +50,15 @@ func (s *Server) blacklistData(r *http.Request) (blacklistData, error) {
 		return blacklistData{}, err
 	}
 	d := blacklistData{Q: q, Entries: es}
+	provs, err := s.Providers.List(r.Context())
+	if err != nil {
+		return d, err
+	}
+	for _, pv := range provs {
+		if pv.Sync != nil && pv.Sync.Blacklist != nil {
+			d.Synced = append(d.Synced, pv)
+		}
+	}
 	if len(es) == 100 {
 		d.Next = "/blacklist?" + queryString("q", q, "after", es[len(es)-1].Phone)
 	}
