@@ -24,6 +24,7 @@ import (
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
 
@@ -35,6 +36,7 @@ type Deps struct {
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
 	Webhooks  *webhooks.Service
+	Templates *templates.Service
 	Logger    *slog.Logger
 	Version   string
 }
@@ -68,6 +70,7 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerUsers()
 	s.registerBlacklist()
 	s.registerWebhooks()
+	s.registerTemplates()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -92,6 +92,17 @@ var operations = map[string]operation{
 	"delete-webhook":          {perm: auth.WebhooksManage, param: "webhook", want: http.StatusNoContent},
 	"list-webhook-deliveries": {perm: auth.WebhooksManage, param: "webhook", want: http.StatusOK},
 	"resend-webhook-delivery": {perm: auth.WebhooksManage, param: "delivery", want: http.StatusAccepted},
+
+	"list-templates": {perm: auth.TemplatesRead, operator: true, want: http.StatusOK},
+	"get-template":   {perm: auth.TemplatesRead, operator: true, param: "template", want: http.StatusOK},
+	"create-template": {perm: auth.TemplatesWrite, want: http.StatusCreated,
+		body: func() any { return map[string]any{"name": uniqueName("t"), "body": "Olá {{nome}}"} }},
+	"update-template": {perm: auth.TemplatesWrite, param: "template", want: http.StatusOK, body: func() any { return map[string]any{"description": "changed"} }},
+	"delete-template": {perm: auth.TemplatesWrite, param: "template", want: http.StatusNoContent},
+	"preview-template": {perm: auth.TemplatesRead, operator: true, param: "template", want: http.StatusOK,
+		body: func() any { return map[string]any{"fields": map[string]string{"nome": "Fulana"}} }},
+	"preview-body": {perm: auth.TemplatesRead, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"body": "Olá {{nome|cliente}}"} }},
 }
 
 // TestOperationsTable checks the table above against the API itself: every
@@ -247,6 +258,10 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 			t.Fatalf("the fixture's delivery: %v, %v", ds, err)
 		}
 		return fmt.Sprintf("%d/%d", e.ID, ds[0].ID)
+	case "template":
+		tm := apptest.JSON[api.Template](t, s, http.MethodPost, "/api/v1/templates", s.Token,
+			map[string]any{"name": uniqueName("fixture"), "body": "Olá {{nome|cliente}}"}, http.StatusCreated)
+		return fmt.Sprint(tm.ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,

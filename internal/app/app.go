@@ -33,6 +33,7 @@ import (
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
 
@@ -300,7 +301,8 @@ func (g *gauges) QueueDepth(ctx context.Context) (float64, error) { return g.d.Q
 func (a *App) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
+		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
+		Templates: templates.New(a.DB, a.Providers)})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
