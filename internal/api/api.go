@@ -21,6 +21,7 @@ import (
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
@@ -37,6 +38,7 @@ type Deps struct {
 	Contacts  *contacts.Service
 	Webhooks  *webhooks.Service
 	Templates *templates.Service
+	Imports   *imports.Service
 	Logger    *slog.Logger
 	Version   string
 }
@@ -71,6 +73,8 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerBlacklist()
 	s.registerWebhooks()
 	s.registerTemplates()
+	s.registerLists()
+	s.registerImports()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -103,7 +103,32 @@ var operations = map[string]operation{
 		body: func() any { return map[string]any{"fields": map[string]string{"nome": "Fulana"}} }},
 	"preview-body": {perm: auth.TemplatesRead, operator: true, want: http.StatusOK,
 		body: func() any { return map[string]any{"body": "Olá {{nome|cliente}}"} }},
+
+	"list-lists":  {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"create-list": {perm: auth.ContactsWrite, operator: true, want: http.StatusCreated, body: func() any { return map[string]any{"name": uniqueName("list")} }},
+	"get-list":    {perm: auth.ContactsRead, operator: true, param: "list", want: http.StatusOK},
+	"update-list": {perm: auth.ContactsWrite, operator: true, param: "list", want: http.StatusOK, body: func() any { return map[string]any{"name": uniqueName("list")} }},
+	"delete-list": {perm: auth.ContactsDelete, param: "list", want: http.StatusNoContent},
+	"change-list-members": {perm: auth.ContactsWrite, operator: true, param: "list", want: http.StatusOK,
+		body: func() any { return map[string]any{"add": []int64{}} }},
+	"list-segments": {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"create-segment": {perm: auth.ContactsWrite, operator: true, want: http.StatusCreated,
+		body: func() any { return map[string]any{"name": uniqueName("seg"), "filter": segmentFilter} }},
+	"get-segment": {perm: auth.ContactsRead, operator: true, param: "segment", want: http.StatusOK},
+	"update-segment": {perm: auth.ContactsWrite, operator: true, param: "segment", want: http.StatusOK,
+		body: func() any { return map[string]any{"name": uniqueName("seg"), "filter": segmentFilter} }},
+	"delete-segment": {perm: auth.ContactsDelete, param: "segment", want: http.StatusNoContent},
+	"count-filter": {perm: auth.ContactsRead, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"filter": segmentFilter} }},
+	"create-import": {perm: auth.ContactsWrite, operator: true, want: http.StatusAccepted,
+		body: func() any { return "nome,telefone\nFulana Teste," + uniquePhone() + "\n" }},
+	"list-imports":    {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"get-import":      {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
+	"import-rejected": {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
 }
+
+// segmentFilter is a valid filter for the matrix's segments.
+var segmentFilter = map[string]any{"conditions": []map[string]any{{"field": "tag", "op": "has", "value": "vip"}}}
 
 // TestOperationsTable checks the table above against the API itself: every
 // operation is listed, with the permission it is registered with, and the
@@ -262,6 +287,16 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 		tm := apptest.JSON[api.Template](t, s, http.MethodPost, "/api/v1/templates", s.Token,
 			map[string]any{"name": uniqueName("fixture"), "body": "Olá {{nome|cliente}}"}, http.StatusCreated)
 		return fmt.Sprint(tm.ID)
+	case "list":
+		l := apptest.JSON[store.List](t, s, http.MethodPost, "/api/v1/lists", s.Token, map[string]any{"name": uniqueName("fixture")}, http.StatusCreated)
+		return fmt.Sprint(l.ID)
+	case "segment":
+		g := apptest.JSON[store.Segment](t, s, http.MethodPost, "/api/v1/segments", s.Token,
+			map[string]any{"name": uniqueName("fixture"), "filter": segmentFilter}, http.StatusCreated)
+		return fmt.Sprint(g.ID)
+	case "import":
+		im := apptest.JSON[store.Import](t, s, http.MethodPost, "/api/v1/imports", s.Token, "nome,telefone\nFulana Teste,"+uniquePhone()+"\n", http.StatusAccepted)
+		return fmt.Sprint(im.ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,
