@@ -19,6 +19,7 @@ import (
 
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/imports"
@@ -39,6 +40,7 @@ type Deps struct {
 	Webhooks  *webhooks.Service
 	Templates *templates.Service
 	Imports   *imports.Service
+	Campaigns *campaign.Service
 	Logger    *slog.Logger
 	Version   string
 }
@@ -75,6 +77,8 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerTemplates()
 	s.registerLists()
 	s.registerImports()
+	s.registerCampaigns()
+	s.registerReports()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -62,7 +62,7 @@ func (s *Server) registerImports() {
 		"updated; rows repeated in the file are merged. The import runs in the background: follow GET /imports/{id}."
 	up.Middlewares = huma.Middlewares{streamBody}
 	up.RequestBody = &huma.RequestBody{Content: map[string]*huma.MediaType{
-		"text/csv":            {Schema: &huma.Schema{Type: "string"}},
+		"text/csv": {Schema: &huma.Schema{Type: "string"}},
 		// No schema: huma would read and validate an object body itself.
 		"multipart/form-data": {},
 	}}

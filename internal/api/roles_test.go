@@ -125,6 +125,23 @@ var operations = map[string]operation{
 	"list-imports":    {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
 	"get-import":      {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
 	"import-rejected": {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
+
+	"create-campaign":  {perm: auth.CampaignsWrite, want: http.StatusCreated, body: func() any { return campaignBody() }},
+	"list-campaigns":   {perm: auth.CampaignsRead, operator: true, want: http.StatusOK},
+	"get-campaign":     {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"update-campaign":  {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK, body: func() any { return map[string]any{"name": "renamed"} }},
+	"delete-campaign":  {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusNoContent},
+	"dry-run-campaign": {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"start-campaign":   {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
+	"pause-campaign":   {perm: auth.CampaignsWrite, param: "running-campaign", want: http.StatusOK},
+	"resume-campaign":  {perm: auth.CampaignsWrite, param: "paused-campaign", want: http.StatusOK},
+	"cancel-campaign":  {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
+	"campaign-stats":   {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+}
+
+// campaignBody is a valid campaign for the matrix.
+func campaignBody() map[string]any {
+	return map[string]any{"name": uniqueName("camp"), "body": "Olá {{nome|cliente}}", "audience": map[string]any{"tags": []string{"vip"}}}
 }
 
 // segmentFilter is a valid filter for the matrix's segments.
@@ -297,6 +314,15 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 	case "import":
 		im := apptest.JSON[store.Import](t, s, http.MethodPost, "/api/v1/imports", s.Token, "nome,telefone\nFulana Teste,"+uniquePhone()+"\n", http.StatusAccepted)
 		return fmt.Sprint(im.ID)
+	case "campaign", "running-campaign", "paused-campaign":
+		c := apptest.JSON[store.Campaign](t, s, http.MethodPost, "/api/v1/campaigns", s.Token, campaignBody(), http.StatusCreated)
+		if kind != "campaign" {
+			apptest.JSON[store.Campaign](t, s, http.MethodPost, fmt.Sprintf("/api/v1/campaigns/%d/start", c.ID), s.Token, nil, http.StatusOK)
+		}
+		if kind == "paused-campaign" {
+			apptest.JSON[store.Campaign](t, s, http.MethodPost, fmt.Sprintf("/api/v1/campaigns/%d/pause", c.ID), s.Token, nil, http.StatusOK)
+		}
+		return fmt.Sprint(c.ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,

@@ -23,6 +23,7 @@ import (
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/api"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/imports"
@@ -80,6 +81,7 @@ type App struct {
 	Accounts  *accounts.Service
 	Webhooks  *webhooks.Service
 	Imports   *imports.Service
+	Campaigns *campaign.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -143,12 +145,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	a.Providers = providers.New(a.DB, reg, box)
 	cfg.Dispatch.Rand = cfg.Rand
 	a.Imports = imports.New(a.DB, a.log)
-	cfg.Dispatch.Jobs = append(cfg.Dispatch.Jobs, dispatch.Jobs{Queue: imports.Queue, Workers: 1, Register: a.Imports.Register})
+	a.Campaigns = campaign.New(a.DB, a.Providers, a.log, cfg.Dispatch.Now)
+	cfg.Dispatch.Jobs = append(cfg.Dispatch.Jobs, dispatch.Jobs{Queue: imports.Queue, Workers: 1, Register: a.Imports.Register},
+		dispatch.Jobs{Queue: campaign.Queue, Workers: 2, Register: a.Campaigns.Register})
+	cfg.Dispatch.BatchGate = a.Campaigns.Gate
 	a.Dispatch, err = dispatch.New(ctx, a.DB, a.Providers, a.Metrics, a.log, cfg.Dispatch)
 	if err != nil {
 		return nil, err
 	}
 	a.Imports.SetQueue(a.Dispatch)
+	a.Campaigns.SetDispatcher(a.Dispatch)
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
 	if cfg.Webhooks.Rand == nil {
 		cfg.Webhooks.Rand = cfg.Rand
@@ -307,7 +313,7 @@ func (a *App) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
-		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports})
+		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

@@ -45,6 +45,13 @@ SELECT ?2, value FROM json_each(?1)`,
 
 	insertRejects: `INSERT OR IGNORE INTO import_rejects (import_id, row_num, reason, line)
 SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?1) AS j`,
+	campaignQueries: campaignQueries{
+		markQueued: `UPDATE campaign_recipients SET status = 'queued', message_id = j.value->>1
+FROM json_each(?2) AS j WHERE campaign_recipients.campaign_id = ?1 AND campaign_recipients.contact_id = j.value->>0`,
+		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = ?3
+WHERE campaign_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
+		hourBucket: `strftime('%Y-%m-%dT%H:00:00Z', m.delivered_at)`,
+	},
 }
 
 // sqliteFieldPath is the JSON path of a custom field for json_extract. Keys
