@@ -244,6 +244,8 @@ func (a *App) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	a.Campaigns.RunSweeper(ctx, 10*time.Second)
+	defer a.Campaigns.StopSweeper()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()

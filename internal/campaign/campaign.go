@@ -23,7 +23,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/providers"
@@ -56,6 +55,7 @@ type Service struct {
 
 	gateMu sync.Mutex
 	gates  map[int64]gateEntry
+	stop   func()
 }
 
 type gateEntry struct {
@@ -298,14 +298,11 @@ type FeedArgs struct {
 // Kind names the job for the queue.
 func (FeedArgs) Kind() string { return "campaign_feed" }
 
-// InsertOpts puts the job on the campaigns queue, one live job per
-// campaign (a finished one does not count: a resumed campaign gets a new
-// one).
+// InsertOpts puts the job on the campaigns queue. Two jobs of one campaign
+// do no harm: only the holder of the campaign's feeder lease feeds, and the
+// other ends.
 func (FeedArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 25}
 }
 
 // Queue is the queue feeder jobs run on.

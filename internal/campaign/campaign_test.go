@@ -56,7 +56,7 @@ func fastMock(t *testing.T, s *apptest.Server) {
 func feedAll(t *testing.T, s *apptest.Server, id int64) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
-		err := s.App.Campaigns.Feed(ctx, id)
+		err := s.App.Campaigns.Feed(ctx, id, -1)
 		var snooze *river.JobSnoozeError
 		if err == nil {
 			return
@@ -322,7 +322,7 @@ func TestGateHoldsBatchesOfPausedCampaigns(t *testing.T) {
 	if wait, _, _ := a.Campaigns.Gate(ctx, d.ID); wait <= 0 {
 		t.Error("a campaign outside its window lets batches go")
 	}
-	err = a.Campaigns.Feed(ctx, d.ID)
+	err = a.Campaigns.Feed(ctx, d.ID, -1)
 	var snooze *river.JobSnoozeError
 	if !errors.As(err, &snooze) {
 		t.Errorf("feeding outside the window: %v, want a snooze", err)

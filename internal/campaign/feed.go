@@ -13,6 +13,59 @@ import (
 	"github.com/recado-sms/recado/internal/store"
 )
 
+// Sweep starts a feeder for each running campaign whose feeder's lease is
+// missing or ran out (its job died with its process), and returns how many.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	ids, err := s.db.OrphanCampaigns(ctx)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, id := range ids {
+			if err := s.enqueue(ctx, tx, id, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// RunSweeper runs Sweep every interval until StopSweeper.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	s.stop = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("campaign sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("restarted the feeders of campaigns whose feeder died", "campaigns", n)
+			}
+		}
+	}()
+}
+
+// StopSweeper stops the sweeper and waits for it.
+func (s *Service) StopSweeper() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
+
 // Register adds the feeder to the queue's workers.
 func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &feeder{s: s}) }
 
@@ -25,7 +78,7 @@ type feeder struct {
 func (f *feeder) Timeout(*river.Job[FeedArgs]) time.Duration { return f.s.Slice + 3*time.Minute }
 
 func (f *feeder) Work(ctx context.Context, job *river.Job[FeedArgs]) error {
-	return f.s.Feed(ctx, job.Args.CampaignID)
+	return f.s.Feed(ctx, job.Args.CampaignID, job.ID)
 }
 
 // spec loads what selects a campaign's audience and skips: its segments'
@@ -86,8 +139,9 @@ func (s *Service) spec(ctx context.Context, c store.Campaign) (store.AudienceSpe
 // once, then turn pending recipients into messages chunk by chunk while the
 // campaign runs, its window is open and its speed allows; complete it when
 // all are fed and sent. It returns a river.JobSnooze error when it should
-// run again later.
-func (s *Service) Feed(ctx context.Context, id int64) error {
+// run again later. owner is its queue job's id: the feeder's lease is held
+// in its name, through snoozes too, and another job that finds it held ends.
+func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 	c, err := s.db.GetCampaign(ctx, id)
 	if sms.KindOf(err) == sms.KindNotFound {
 		return nil
@@ -111,14 +165,23 @@ func (s *Service) Feed(ctx context.Context, id int64) error {
 	default:
 		return nil // paused, canceled, completed: resuming enqueues a new job
 	}
-	ok, err := s.db.ClaimFeeder(ctx, id, s.now().Add(s.Slice+4*time.Minute))
+	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+time.Minute))
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return river.JobSnooze(s.PauseCheck) // another feeder holds it, or it stopped running
+		return nil // another feeder holds it, or it stopped running
 	}
-	defer s.db.ReleaseFeeder(context.WithoutCancel(ctx), id)
+	defer func() {
+		// A snooze keeps the lease until the job wakes; anything else gives it up.
+		bg := context.WithoutCancel(ctx)
+		var snooze *river.JobSnoozeError
+		if errors.As(err, &snooze) {
+			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+time.Minute))
+			return
+		}
+		s.db.ReleaseFeeder(bg, id, owner)
+	}()
 
 	c, err = s.db.GetCampaign(ctx, id)
 	if err != nil {

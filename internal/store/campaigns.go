@@ -234,6 +234,11 @@ func (tx *Tx) SetCampaignState(ctx context.Context, id int64, from []string, to 
 	case CampaignCompleted, CampaignCanceled:
 		q += `, finished_at = ` + a.add(now)
 	}
+	if to != CampaignRunning {
+		// A stopped campaign's feeder lease goes: whichever job resumes it
+		// may feed.
+		q += `, feed_lease = NULL, feed_owner = NULL`
+	}
 	ph := make([]string, len(from))
 	for i, s := range from {
 		ph[i] = a.add(s)
@@ -253,12 +258,13 @@ func (tx *Tx) SetCampaignState(ctx context.Context, id int64, from []string, to 
 	return nil
 }
 
-// ClaimFeeder takes the feeder's lease of a running campaign until until.
-// ok is false when the campaign is not running or another feeder holds it.
-func (db *DB) ClaimFeeder(ctx context.Context, id int64, until time.Time) (bool, error) {
+// ClaimFeeder takes the feeder's lease of a running campaign for owner (a
+// queue job's id) until until. ok is false when the campaign is not running
+// or another owner's lease is still good.
+func (db *DB) ClaimFeeder(ctx context.Context, id, owner int64, until time.Time) (bool, error) {
 	now := db.now()
-	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE campaigns SET feed_lease = $2
-WHERE id = $1 AND state = 'running' AND (feed_lease IS NULL OR feed_lease < $3)`), id, until, now)
+	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE campaigns SET feed_lease = $2, feed_owner = $4
+WHERE id = $1 AND state = 'running' AND (feed_lease IS NULL OR feed_lease < $3 OR feed_owner = $4)`), id, until, now, owner)
 	if err != nil {
 		return false, wrapDBErr("claim feeder", err)
 	}
@@ -266,10 +272,36 @@ WHERE id = $1 AND state = 'running' AND (feed_lease IS NULL OR feed_lease < $3)`
 	return n > 0, nil
 }
 
-// ReleaseFeeder gives the feeder's lease up.
-func (db *DB) ReleaseFeeder(ctx context.Context, id int64) error {
-	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE campaigns SET feed_lease = NULL WHERE id = $1`), id)
+// HoldFeeder keeps owner's lease until until, while its job waits.
+func (db *DB) HoldFeeder(ctx context.Context, id, owner int64, until time.Time) error {
+	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE campaigns SET feed_lease = $3 WHERE id = $1 AND feed_owner = $2`), id, owner, until)
+	return wrapDBErr("hold feeder", err)
+}
+
+// ReleaseFeeder gives owner's lease up.
+func (db *DB) ReleaseFeeder(ctx context.Context, id, owner int64) error {
+	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE campaigns SET feed_lease = NULL, feed_owner = NULL WHERE id = $1 AND feed_owner = $2`), id, owner)
 	return wrapDBErr("release feeder", err)
+}
+
+// OrphanCampaigns returns running campaigns whose feeder lease is missing or
+// ran out: their feeder job died, or was never made.
+func (db *DB) OrphanCampaigns(ctx context.Context) ([]int64, error) {
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT id FROM campaigns
+WHERE state = 'running' AND (feed_lease IS NULL OR feed_lease < $1) ORDER BY id LIMIT 1000`), db.now())
+	if err != nil {
+		return nil, wrapDBErr("orphan campaigns", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrapDBErr("orphan campaigns", err)
+		}
+		out = append(out, id)
+	}
+	return out, wrapDBErr("orphan campaigns", rows.Err())
 }
 
 // Exclusion is what decides whether a contact of the audience is skipped:
