@@ -24,6 +24,7 @@ import (
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/templates"
@@ -41,6 +42,7 @@ type Deps struct {
 	Templates *templates.Service
 	Imports   *imports.Service
 	Campaigns *campaign.Service
+	Reports   *reports.Service
 	Logger    *slog.Logger
 	Version   string
 }

@@ -137,6 +137,15 @@ var operations = map[string]operation{
 	"resume-campaign":  {perm: auth.CampaignsWrite, param: "paused-campaign", want: http.StatusOK},
 	"cancel-campaign":  {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
 	"campaign-stats":   {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+
+	"report-messages":     {perm: auth.ReportsRead, want: http.StatusOK},
+	"report-messages-csv": {perm: auth.ReportsRead, want: http.StatusOK},
+	"report-costs":        {perm: auth.ReportsRead, want: http.StatusOK},
+	// The mock is no Kolmeya: a manager is told so (422), an operator is forbidden.
+	"reconcile-kolmeya": {perm: auth.ReportsRead, want: http.StatusUnprocessableEntity,
+		body: func() any {
+			return map[string]any{"provider": "mock", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}
+		}},
 }
 
 // campaignBody is a valid campaign for the matrix.

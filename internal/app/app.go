@@ -32,6 +32,7 @@ import (
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/provider/mock"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
@@ -315,7 +316,8 @@ func (a *App) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
-		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns})
+		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns,
+		Reports: reports.New(a.DB, a.Providers)})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
