@@ -23,16 +23,20 @@ import (
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/api"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/metrics"
 	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/provider/mock"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 	"github.com/recado-sms/recado/internal/web"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
@@ -80,6 +84,8 @@ type App struct {
 	Providers *providers.Service
 	Accounts  *accounts.Service
 	Webhooks  *webhooks.Service
+	Imports   *imports.Service
+	Campaigns *campaign.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -142,10 +148,17 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Providers = providers.New(a.DB, reg, box)
 	cfg.Dispatch.Rand = cfg.Rand
+	a.Imports = imports.New(a.DB, a.log)
+	a.Campaigns = campaign.New(a.DB, a.Providers, a.log, cfg.Dispatch.Now)
+	cfg.Dispatch.Jobs = append(cfg.Dispatch.Jobs, dispatch.Jobs{Queue: imports.Queue, Workers: 1, Register: a.Imports.Register},
+		dispatch.Jobs{Queue: campaign.Queue, Workers: 2, Register: a.Campaigns.Register})
+	cfg.Dispatch.BatchGate = a.Campaigns.Gate
 	a.Dispatch, err = dispatch.New(ctx, a.DB, a.Providers, a.Metrics, a.log, cfg.Dispatch)
 	if err != nil {
 		return nil, err
 	}
+	a.Imports.SetQueue(a.Dispatch)
+	a.Campaigns.SetDispatcher(a.Dispatch)
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
 	a.Metrics.WatchBalances(a.Dispatch, a.log)
 	if cfg.Webhooks.Rand == nil {
@@ -238,6 +251,8 @@ func (a *App) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	a.Campaigns.RunSweeper(ctx, 10*time.Second)
+	defer a.Campaigns.StopSweeper()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
@@ -307,7 +322,9 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	cs := contacts.New(a.DB, "BR")
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
+		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
+		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns,
+		Reports: reports.New(a.DB, a.Providers)})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
