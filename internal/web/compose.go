@@ -114,7 +114,7 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 			pl.Skipped = append(pl.Skipped, skipped{Label: "#" + strconv.FormatInt(id, 10), Code: dispatch.CodeNoContact, Message: "no such contact"})
 			continue
 		}
-		label := displayPhone(c.Phone)
+		label := sms.NationalFormat(c.Phone)
 		if c.Name != "" {
 			label = c.Name + " · " + label
 		}

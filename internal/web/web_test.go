@@ -2,14 +2,17 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recado-sms/recado/internal/app/apptest"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -422,4 +425,42 @@ func TestOtherForms(t *testing.T) {
 	if ps, _ := s.App.Providers.List(ctx); len(ps) != 1 {
 		t.Errorf("%d providers, want only mock", len(ps))
 	}
+}
+
+// TestDashboard shows the figures, failures by reason and both charts.
+func TestDashboard(t *testing.T) {
+	s := newServer(t, apptest.WithWorkers())
+	ctx := context.Background()
+	if _, err := s.App.Providers.Update(ctx, "mock", providersInput(`{"reject_prefixes": ["+5511900000009"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Dispatch.Submit(ctx, []dispatch.Request{{To: "11900000001", Body: "Oi"}, {To: "11900000009", Body: "Oi"}}); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, "one delivered, one rejected", func() bool {
+		by, _ := s.App.DB.CountMessagesByState(ctx)
+		return by[sms.StateDelivered] == 1 && by[sms.StateRejected] == 1
+	})
+	b := manager(t, s)
+	p := b.get("/")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `id="sent-today">2<`, `id="delivery-rate">50.0%<`, `id="failure-reasons"`, `data-state="rejected"`, `id="cost-month"`)
+	for _, chart := range []string{"volume", "cost"} {
+		p := b.get("/dashboard/chart/" + chart)
+		wantStatus(t, p, http.StatusOK)
+		if !strings.HasPrefix(p.Body, "<svg") {
+			t.Fatalf("chart %s is not SVG: %.200s", chart, p.Body)
+		}
+	}
+	// Operators see no costs.
+	op := operator(t, s, "operadora")
+	if p := op.get("/"); strings.Contains(p.Body, `id="cost-month"`) {
+		t.Error("an operator sees the cost")
+	}
+}
+
+func providersInput(settings string) providers.Input {
+	var m map[string]json.RawMessage
+	json.Unmarshal([]byte(settings), &m)
+	return providers.Input{Settings: m}
 }
