@@ -321,15 +321,16 @@ func (g *gauges) QueueDepth(ctx context.Context) (float64, error) { return g.d.Q
 func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	cs := contacts.New(a.DB, "BR")
+	tpls := templates.New(a.DB, a.Providers)
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
-		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns,
+		Templates: tpls, Imports: a.Imports, Campaigns: a.Campaigns,
 		Reports: reports.New(a.DB, a.Providers)})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: tpls, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err

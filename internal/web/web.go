@@ -18,6 +18,7 @@ import (
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 )
 
 // Deps are the services the UI calls: the same ones the REST API calls.
@@ -27,6 +28,7 @@ type Deps struct {
 	Providers *providers.Service
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
+	Templates *templates.Service
 	Logger    *slog.Logger
 }
 
@@ -170,8 +172,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /compose", s.page(auth.MessagesWrite, s.composePage))
 	mux.HandleFunc("POST /compose/preview", s.action(auth.MessagesWrite, s.composePreview))
 	mux.HandleFunc("GET /compose/contacts", s.page(auth.MessagesWrite, s.composeContacts))
+	mux.HandleFunc("GET /compose/template", s.page(auth.MessagesWrite, s.composeTemplate))
 	mux.HandleFunc("GET /compose/contacts/{id}", s.page(auth.MessagesWrite, s.composePick))
 	mux.HandleFunc("POST /compose", s.action(auth.MessagesWrite, s.composeSend))
+
+	mux.HandleFunc("GET /templates", s.page(auth.TemplatesRead, s.templatesPage))
+	mux.HandleFunc("GET /templates/new", s.page(auth.TemplatesWrite, s.templateNewPage))
+	mux.HandleFunc("POST /templates", s.action(auth.TemplatesWrite, s.templateCreate))
+	mux.HandleFunc("POST /templates/preview", s.action(auth.TemplatesRead, s.templatePreviewFragment))
+	mux.HandleFunc("GET /templates/{id}", s.page(auth.TemplatesRead, s.templatePage))
+	mux.HandleFunc("POST /templates/{id}", s.action(auth.TemplatesWrite, s.templateUpdate))
+	mux.HandleFunc("POST /templates/{id}/delete", s.action(auth.TemplatesWrite, s.templateDelete))
 
 	mux.HandleFunc("GET /inbox", s.page(auth.MessagesRead, s.inboxPage))
 	mux.HandleFunc("POST /inbox/{id}/read", s.action(auth.MessagesWrite, s.inboxRead))
