@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/sms"
@@ -91,6 +90,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Put(ctx, sessUser, p.ID)
 	s.sessions.Put(ctx, sessCSRF, newToken(s.cfg.Rand))
+	// Expired sessions are swept at sign-in: the table never grows beyond
+	// the sessions of a day or so.
+	if _, err := s.DB.Sessions().DeleteExpired(ctx); err != nil {
+		s.Logger.Warn("web: sweep expired sessions", "err", err)
+	}
 	s.Logger.Info("web: signed in", "username", username)
 	http.Redirect(w, r, data.Next, http.StatusSeeOther)
 }
@@ -132,6 +136,3 @@ func safeNext(next string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
-// remaining is how long until t, at least zero.
-func remaining(now, t time.Time) time.Duration { return max(0, t.Sub(now)) }
