@@ -83,6 +83,7 @@ type App struct {
 	Dispatch  *dispatch.Dispatcher
 	Providers *providers.Service
 	Accounts  *accounts.Service
+	TwoFactor *accounts.TwoFactor
 	Webhooks  *webhooks.Service
 	Imports   *imports.Service
 	Campaigns *campaign.Service
@@ -168,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Webhooks.Logger = a.log
 	}
 	a.Webhooks = webhooks.New(a.DB, box, cfg.Webhooks)
+	a.TwoFactor = accounts.NewTwoFactor(a.DB, box, cfg.Rand, nil)
 
 	params := auth.DefaultParams()
 	if cfg.PasswordCost != nil {
@@ -330,7 +332,7 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Templates: tpls, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: tpls, TwoFactor: a.TwoFactor, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err

@@ -82,21 +82,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	// A new session id at sign-in: one planted before (session fixation)
-	// is worthless after.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	u, err := s.DB.GetUser(ctx, p.ID)
+	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.sessions.Put(ctx, sessUser, p.ID)
-	s.sessions.Put(ctx, sessCSRF, newToken(s.cfg.Rand))
-	// Expired sessions are swept at sign-in: the table never grows beyond
-	// the sessions of a day or so.
-	if _, err := s.DB.Sessions().DeleteExpired(ctx); err != nil {
-		s.Logger.Warn("web: sweep expired sessions", "err", err)
+	enrolled, err := s.TwoFactor.Enabled(ctx, u.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
 	}
-	s.Logger.Info("web: signed in", "username", username)
-	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+	required, err := s.TwoFactor.RequiredFor(ctx, p.Role)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if enrolled || required {
+		s.startSecondFactor(w, r, u, data.Next, enrolled)
+		return
+	}
+	// A new session id at sign-in: one planted before (session fixation)
+	// is worthless after.
+	s.sessions.Put(ctx, sessNext, data.Next)
+	s.finishSignIn(w, r, u)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,7 @@ type Deps struct {
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
 	Templates *templates.Service
+	TwoFactor *accounts.TwoFactor
 	Logger    *slog.Logger
 }
 
@@ -146,6 +147,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /login/2fa", s.secondFactorPage)
+	mux.HandleFunc("POST /login/2fa", s.secondFactor)
+	mux.HandleFunc("GET /login/2fa/setup", s.secondFactorSetupPage)
+	mux.HandleFunc("POST /login/2fa/setup", s.secondFactorSetup)
 
 	mux.HandleFunc("GET /{$}", s.page(auth.MessagesRead, s.dashboard))
 	mux.HandleFunc("GET /dashboard/chart/{name}", s.page(auth.MessagesRead, s.dashboardChart))
@@ -207,12 +212,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users", s.action(auth.UsersWrite, s.userCreate))
 	mux.HandleFunc("POST /users/{id}", s.action(auth.UsersWrite, s.userUpdate))
 	mux.HandleFunc("POST /users/{id}/tokens", s.action(auth.UsersWrite, s.userTokenCreate))
+	mux.HandleFunc("POST /users/{id}/2fa/reset", s.action(auth.UsersWrite, s.userTwoFactorReset))
+	mux.HandleFunc("POST /users/2fa-policy", s.action(auth.UsersWrite, s.usersTwoFactorPolicy))
 	mux.HandleFunc("POST /tokens/{id}/revoke", s.action(auth.TokensManage, s.tokenRevoke))
 
 	mux.HandleFunc("GET /settings", s.page(auth.TokensManage, s.settingsPage))
 	mux.HandleFunc("POST /settings/language", s.action(auth.TokensManage, s.settingsLanguage))
 	mux.HandleFunc("POST /settings/password", s.action(auth.TokensManage, s.settingsPassword))
 	mux.HandleFunc("POST /settings/tokens", s.action(auth.TokensManage, s.settingsTokenCreate))
+	mux.HandleFunc("POST /settings/2fa/begin", s.action(auth.TokensManage, s.settingsTwoFactorBegin))
+	mux.HandleFunc("POST /settings/2fa/confirm", s.action(auth.TokensManage, s.settingsTwoFactorConfirm))
+	mux.HandleFunc("POST /settings/2fa/disable", s.action(auth.TokensManage, s.settingsTwoFactorDisable))
 	mux.HandleFunc("POST /language", s.switchLanguage)
 
 	mux.HandleFunc("/", s.notFound)
