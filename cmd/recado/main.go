@@ -61,8 +61,8 @@ func newRoot(getenv env, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Recado: a self-hosted SMS platform",
 		Long: `Recado sends SMS to contacts one by one and in campaigns, tracks every message from
 queued to delivered with its full history, and speaks to providers (Kolmeya, a mock)
-through plug-ins. Start it with "recado serve"; other systems use its REST API
-(documented at /api/docs).
+through plug-ins. Start it with "recado serve" and open its web UI; other systems use
+its REST API (documented at /api/docs) and its signed webhooks.
 
 Every flag can also be set in the environment: --data is RECADO_DATA, and so on.`,
 		SilenceUsage:  true,

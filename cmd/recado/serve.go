@@ -12,9 +12,10 @@ func newServe(g *globals) *cobra.Command {
 	var cfg app.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run Recado: the HTTP API and the send queue",
-		Long: `Runs the REST API (/api/v1, documented at /api/docs), health checks (/healthz,
-/readyz), Prometheus metrics (/metrics) and the workers that send queued messages.
+		Short: "Run Recado: the web UI, the HTTP API and the send queue",
+		Long: `Runs the web UI (/, in Portuguese or English), the REST API (/api/v1, documented at
+/api/docs), health checks (/healthz, /readyz), Prometheus metrics (/metrics) and the
+workers that send queued messages and run the background jobs.
 
 On a new database it creates the manager "admin" and prints its password and an API
 token once (or takes them from RECADO_ADMIN_PASSWORD and RECADO_BOOTSTRAP_TOKEN), and
