@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 
 func newServe(g *globals) *cobra.Command {
 	var cfg app.Config
+	var timezone string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Recado: the web UI, the HTTP API and the send queue",
@@ -33,6 +35,11 @@ flight, and exits 0.`,
 			cfg.AdminPassword = g.getenv("RECADO_ADMIN_PASSWORD")
 			cfg.BootstrapToken = g.getenv("RECADO_BOOTSTRAP_TOKEN")
 			cfg.Version, cfg.Logger, cfg.Out = version, log, g.stdout
+			loc, err := time.LoadLocation(timezone)
+			if err != nil {
+				return fmt.Errorf("--timezone %q: %w", timezone, err)
+			}
+			cfg.Location = loc
 			a, err := app.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -45,6 +52,7 @@ flight, and exits 0.`,
 	f.StringVar(&cfg.Addr, "addr", envOr(g.getenv, "RECADO_ADDR", "127.0.0.1:8080"), "address to listen on (RECADO_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", g.getenv("RECADO_PUBLIC_URL"), "Recado's public base URL, used in the webhook URLs given to providers (RECADO_PUBLIC_URL)")
 	f.DurationVar(&cfg.Dispatch.SendTimeout, "send-timeout", envDuration(g.getenv, "RECADO_SEND_TIMEOUT", 2*time.Minute), "how long one send attempt to a provider may take; a batch whose worker died is sent again after about this long (RECADO_SEND_TIMEOUT)")
+	f.StringVar(&timezone, "timezone", envOr(g.getenv, "RECADO_TIMEZONE", "America/Sao_Paulo"), "time zone the web UI shows dates in (RECADO_TIMEZONE)")
 	f.IntVar(&cfg.Dispatch.Workers, "workers", envInt(g.getenv, "RECADO_WORKERS", 4), "batches sent at once (RECADO_WORKERS)")
 	return cmd
 }
