@@ -14,7 +14,7 @@ import (
 
 // campaignQueries are the campaign statements that differ by dialect.
 type campaignQueries struct {
-	markQueued  string // ?1 campaign, ?2 JSON [[contact, message], ...]
+	markQueued  string // ?1 campaign, ?2 JSON [contact, ...]; messages found by reference cp<campaign>.<contact>
 	markSkipped string // ?1 campaign, ?2 JSON [contact, ...], ?3 reason
 	hourBucket  string // an expression of messages m's delivered_at truncated to the hour, as text
 }
@@ -526,11 +526,11 @@ type FeedResult struct {
 func (tx *Tx) RecordFeed(ctx context.Context, campaignID int64, r FeedResult) error {
 	cq := tx.db.bq().campaignQueries
 	if len(r.Queued) > 0 {
-		pairs := make([][2]int64, 0, len(r.Queued))
-		for c, m := range r.Queued {
-			pairs = append(pairs, [2]int64{c, m})
+		ids := make([]int64, 0, len(r.Queued))
+		for c := range r.Queued {
+			ids = append(ids, c)
 		}
-		if _, err := tx.ExecContext(ctx, cq.markQueued, campaignID, jsonArray(pairs)); err != nil {
+		if _, err := tx.ExecContext(ctx, cq.markQueued, campaignID, jsonArray(ids)); err != nil {
 			return wrapDBErr("record feed", err)
 		}
 	}
