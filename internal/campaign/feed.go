@@ -196,6 +196,9 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.Materialize(ctx, spec, extra) }); err != nil {
 			return fmt.Errorf("campaign %d: write recipients: %w", id, err)
 		}
+		if err := s.db.Analyze(ctx, "campaign_recipients", "messages"); err != nil {
+			return err
+		}
 		s.log.Info("campaign recipients written", "campaign", id, "took", time.Since(start).Round(time.Millisecond))
 	}
 	tb, err := sms.ParseTemplate(c.Body)
