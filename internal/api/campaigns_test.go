@@ -75,6 +75,10 @@ func TestCampaignsAPI(t *testing.T) {
 		if st.Campaign.Fed != 3 || st.Campaign.SkippedBy["opted_out"] != 1 || st.Messages.ByState["sent"]+st.Messages.ByState["delivered"] != 3 {
 			t.Errorf("stats %+v", st)
 		}
+		rs := apptest.JSON[struct{ Recipients []store.Recipient }](t, s, http.MethodGet, path+"/recipients?status=skipped", op, nil, http.StatusOK)
+		if len(rs.Recipients) != 1 || rs.Recipients[0].Reason != "opted_out" || rs.Recipients[0].Name != "Saiu" {
+			t.Errorf("skipped recipients %+v", rs.Recipients)
+		}
 		ms := apptest.JSON[messageList](t, s, http.MethodGet, fmt.Sprintf("/api/v1/messages?campaign_id=%d", c.ID), op, nil, http.StatusOK)
 		if len(ms.Messages) != 3 || ms.Messages[0].TemplateID == nil || *ms.Messages[0].TemplateID != tm.ID {
 			t.Errorf("campaign messages %+v", ms.Messages)

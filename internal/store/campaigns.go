@@ -684,3 +684,37 @@ WHERE m.campaign_id = $1 AND m.state = 'delivered' GROUP BY h ORDER BY h`), camp
 	}
 	return st, wrapDBErr("campaign stats", rows.Err())
 }
+
+// Recipient is one contact of a started campaign and what became of it.
+type Recipient struct {
+	ContactID int64  `json:"contact_id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Status    string `json:"status" doc:"pending, queued, skipped or canceled"`
+	Reason    string `json:"reason,omitempty" doc:"Why it was skipped"`
+	MessageID *int64 `json:"message_id,omitempty"`
+}
+
+// Recipients lists a campaign's recipients after contact id after, in
+// order, with status (any when empty) and reason (any when empty).
+func (db *DB) Recipients(ctx context.Context, campaignID int64, status, reason string, after int64, limit int) ([]Recipient, error) {
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT r.contact_id, coalesce(c.name, ''), coalesce(c.phone, ''), r.status, r.reason, r.message_id
+FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id
+WHERE r.campaign_id = $1 AND r.contact_id > $2 AND ($3 = '' OR r.status = $3) AND ($4 = '' OR r.reason = $4)
+ORDER BY r.contact_id LIMIT $5`), campaignID, after, status, reason, min(max(limit, 1), 1000))
+	if err != nil {
+		return nil, wrapDBErr("recipients", err)
+	}
+	defer rows.Close()
+	out := []Recipient{}
+	for rows.Next() {
+		var r Recipient
+		var msg sql.NullInt64
+		if err := rows.Scan(&r.ContactID, &r.Name, &r.Phone, &r.Status, &r.Reason, &msg); err != nil {
+			return nil, wrapDBErr("recipients", err)
+		}
+		r.MessageID = nullInt(msg)
+		out = append(out, r)
+	}
+	return out, wrapDBErr("recipients", rows.Err())
+}
