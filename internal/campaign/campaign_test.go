@@ -373,3 +373,39 @@ func TestBadCampaigns(t *testing.T) {
 		}
 	})
 }
+
+// TestLateChangesAreHonoured blacklists, opts out and marks deceased
+// contacts after the campaign's recipients were written: feeding skips them.
+func TestLateChangesAreHonoured(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	var cs []sms.Contact
+	for i := range 4 {
+		cs = append(cs, contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(400 + i), Tags: []string{"late"}}))
+	}
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("late"), Body: ptr("Oi"), Window: &always, Audience: &store.Audience{Tags: []string{"late"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Campaigns.Start(ctx, c.ID)
+	a.Campaigns.MaxInFlight, a.Campaigns.Slice = 0, 50*time.Millisecond // write the recipients, feed nobody
+	err = a.Campaigns.Feed(ctx, c.ID, -1)
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Fatalf("first feed: %v", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.Recipients != 4 || got.Fed != 0 {
+		t.Fatalf("after writing the recipients: %+v", got)
+	}
+	a.Dispatch.Blacklist(ctx, []string{cs[0].Phone}, "late", nil)
+	cs[1].OptedOut, cs[2].Deceased = true, true
+	a.DB.UpdateContact(ctx, cs[1])
+	a.DB.UpdateContact(ctx, cs[2])
+	a.Campaigns.MaxInFlight = 100
+	feedAll(t, s, c.ID)
+	got, _ := a.DB.GetCampaign(ctx, c.ID)
+	want := map[string]int64{store.SkipBlacklisted: 1, store.SkipOptedOut: 1, store.SkipDeceased: 1}
+	if got.Fed != 1 || fmt.Sprint(got.SkippedBy) != fmt.Sprint(want) {
+		t.Errorf("fed %d, skipped %v; want 1 fed and %v", got.Fed, got.SkippedBy, want)
+	}
+}

@@ -196,6 +196,9 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.Materialize(ctx, spec, extra) }); err != nil {
 			return fmt.Errorf("campaign %d: write recipients: %w", id, err)
 		}
+		if err := s.db.Analyze(ctx, "campaign_recipients", "messages"); err != nil {
+			return err
+		}
 		s.log.Info("campaign recipients written", "campaign", id, "took", time.Since(start).Round(time.Millisecond))
 	}
 	tb, err := sms.ParseTemplate(c.Body)
@@ -280,6 +283,17 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 			return err
 		}
 		taken = len(contacts)
+		var listed map[string]bool
+		if c.Kind == sms.Marketing {
+			// Numbers blacklisted since the recipients were written.
+			phones := make([]string, len(contacts))
+			for i := range contacts {
+				phones[i] = contacts[i].Phone
+			}
+			if listed, err = s.db.Blacklisted(ctx, phones); err != nil {
+				return err
+			}
+		}
 		res := store.FeedResult{Queued: make(map[int64]int64, len(contacts)), Skipped: map[string][]int64{}}
 		msgs := make([]store.NewMessage, 0, len(contacts))
 		for i := range contacts {
@@ -288,6 +302,10 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 			text, missing := tb.Render(sms.ContactVars(ct, "", cv))
 			if (len(missing) > 0 && c.OnMissing != "blank") || strings.TrimSpace(text) == "" {
 				res.Skipped[store.SkipMissingField] = append(res.Skipped[store.SkipMissingField], ct.ID)
+				continue
+			}
+			if listed[ct.Phone] {
+				res.Skipped[store.SkipBlacklisted] = append(res.Skipped[store.SkipBlacklisted], ct.ID)
 				continue
 			}
 			if reason := lateReason(ct, c.Kind); reason != "" {
