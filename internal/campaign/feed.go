@@ -165,7 +165,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 	default:
 		return nil // paused, canceled, completed: resuming enqueues a new job
 	}
-	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+time.Minute))
+	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		bg := context.WithoutCancel(ctx)
 		var snooze *river.JobSnoozeError
 		if errors.As(err, &snooze) {
-			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+time.Minute))
+			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+feedGrace))
 			return
 		}
 		s.db.ReleaseFeeder(bg, id, owner)
@@ -251,6 +251,10 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		if err != nil {
 			return err
 		}
+		// Renewed with each chunk, the lease runs out soon after a feeder dies.
+		if err := s.db.HoldFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace)); err != nil {
+			return err
+		}
 		tokens -= float64(fed)
 		if !more {
 			return s.finish(ctx, id)
@@ -262,6 +266,12 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 }
 
 var errStopped = errors.New("campaign: no longer running")
+
+// feedGrace is how long a feeder's lease outlasts its slice: room for the
+// last chunk (or writing a large audience's recipients) before another
+// feeder may take over. Two feeders at once would still send nobody twice
+// (each chunk is one transaction on the locked campaign, past its cursor).
+const feedGrace = 30 * time.Second
 
 // feedChunk turns up to n pending recipients into messages and batches in
 // one transaction. It returns how many it took (fed or skipped) and whether
