@@ -271,7 +271,7 @@ var errStopped = errors.New("campaign: no longer running")
 // last chunk (or writing a large audience's recipients) before another
 // feeder may take over. Two feeders at once would still send nobody twice
 // (each chunk is one transaction on the locked campaign, past its cursor).
-const feedGrace = 30 * time.Second
+const feedGrace = 10 * time.Second
 
 // feedChunk turns up to n pending recipients into messages and batches in
 // one transaction. It returns how many it took (fed or skipped) and whether
