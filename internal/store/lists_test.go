@@ -104,7 +104,9 @@ func TestFilters(t *testing.T) {
 	})
 }
 
-func cond(field, op, value string) sms.Condition { return sms.Condition{Field: field, Op: op, Value: value} }
+func cond(field, op, value string) sms.Condition {
+	return sms.Condition{Field: field, Op: op, Value: value}
+}
 
 func filter(cs ...sms.Condition) sms.Filter { return sms.Filter{Conditions: cs} }
 
