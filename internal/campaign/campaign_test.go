@@ -409,3 +409,46 @@ func TestLateChangesAreHonoured(t *testing.T) {
 		t.Errorf("fed %d, skipped %v; want 1 fed and %v", got.Fed, got.SkippedBy, want)
 	}
 }
+
+func TestCheckRecipients(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		s := apptest.New(t, apptest.WithDatabase(dsn))
+		a := s.App
+		ok := contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(500)})
+		dead := contact(t, s, sms.Contact{Name: "Falecida", Phone: phone(501), Deceased: true})
+		out := contact(t, s, sms.Contact{Name: "Saiu", Phone: phone(502), OptedOut: true})
+		a.Dispatch.Blacklist(ctx, []string{phone(503)}, "x", nil)
+		ms, err := a.Dispatch.Submit(ctx, []dispatch.Request{{To: phone(504), Body: "x", SendAt: ptr(time.Now().Add(time.Hour))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := `UPDATE messages SET error_code = 'not_disturb' WHERE id = $1`
+		if a.DB.Dialect() == store.SQLite {
+			q = `UPDATE messages SET error_code = 'not_disturb' WHERE id = ?1`
+		}
+		if _, err := a.DB.Writer().Exec(q, ms[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		targets := []campaign.Target{{ContactID: &ok.ID}, {To: "(11) 3333-0001"}, {ContactID: &dead.ID}, {To: out.Phone},
+			{To: phone(503)}, {To: phone(504)}, {To: "11 93000-0500"}, {ContactID: ptr(int64(99999))}, {To: phone(505)}}
+		got, err := a.Campaigns.Check(ctx, targets, sms.Marketing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"", store.SkipNoValidPhone, store.SkipDeceased, store.SkipOptedOut, store.SkipBlacklisted, store.SkipNotDisturb,
+			store.SkipDuplicate, "no_such_contact", ""}
+		for i, w := range want {
+			if got[i].Reason != w || got[i].OK != (w == "") {
+				t.Errorf("target %d: %+v, want reason %q", i, got[i], w)
+			}
+		}
+		if got[0].Name != "Fulana" || got[0].Phone != phone(500) {
+			t.Errorf("first target %+v", got[0])
+		}
+		// Transactional messages go to the opted-out and the blacklisted.
+		got, err = a.Campaigns.Check(ctx, targets[3:5], sms.Transactional)
+		if err != nil || !got[0].OK || !got[1].OK {
+			t.Errorf("transactional check: %+v %v", got, err)
+		}
+	})
+}
