@@ -83,6 +83,8 @@ type App struct {
 	Webhooks  *webhooks.Service
 	Imports   *imports.Service
 	Campaigns *campaign.Service
+	Templates *templates.Service
+	Reports   *reports.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -156,6 +158,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Imports.SetQueue(a.Dispatch)
 	a.Campaigns.SetDispatcher(a.Dispatch)
+	a.Templates, a.Reports = templates.New(a.DB, a.Providers), reports.New(a.DB, a.Providers)
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
 	if cfg.Webhooks.Rand == nil {
 		cfg.Webhooks.Rand = cfg.Rand
@@ -316,8 +319,7 @@ func (a *App) routes(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: contacts.New(a.DB, "BR"), Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
-		Templates: templates.New(a.DB, a.Providers), Imports: a.Imports, Campaigns: a.Campaigns,
-		Reports: reports.New(a.DB, a.Providers)})
+		Templates: a.Templates, Imports: a.Imports, Campaigns: a.Campaigns, Reports: a.Reports})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
