@@ -452,3 +452,32 @@ func TestCheckRecipients(t *testing.T) {
 		}
 	})
 }
+
+func TestScheduledPauseResume(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(600), Tags: []string{"s"}})
+	at := time.Now().Add(time.Hour)
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("agendada"), Body: ptr("Oi"), Window: &always,
+		Audience: &store.Audience{Tags: []string{"s"}}, ScheduleAt: &at}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		fn   func(context.Context, int64) (store.Campaign, error)
+		want string
+	}{{a.Campaigns.Start, "scheduled"}, {a.Campaigns.Pause, "paused"}, {a.Campaigns.Resume, "scheduled"}} {
+		got, err := step.fn(ctx, c.ID)
+		if err != nil || got.State != step.want {
+			t.Fatalf("got %s, %v; want %s", got.State, err, step.want)
+		}
+	}
+	err = a.Campaigns.Feed(ctx, c.ID, -1)
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) || snooze.Duration < 59*time.Minute {
+		t.Errorf("feeding before the schedule: %v, want a snooze of about an hour", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.Materialized || got.State != "scheduled" {
+		t.Errorf("a scheduled campaign started early: %+v", got)
+	}
+}
