@@ -481,3 +481,27 @@ func TestScheduledPauseResume(t *testing.T) {
 		t.Errorf("a scheduled campaign started early: %+v", got)
 	}
 }
+
+func TestInactiveProviderPausesTheCampaign(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(700), Tags: []string{"p"}})
+	if _, err := a.Providers.Create(ctx, providers.Input{Name: "outro", Type: "mock"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("p"), Body: ptr("Oi"), Window: &always, Provider: ptr("outro"),
+		Audience: &store.Audience{Tags: []string{"p"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Campaigns.Start(ctx, c.ID)
+	if _, err := a.Providers.Update(ctx, "outro", providers.Input{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Campaigns.Feed(ctx, c.ID, -1); err != nil {
+		t.Fatalf("feed: %v", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.State != store.CampaignPaused || got.Fed != 0 {
+		t.Errorf("campaign of an inactive provider: %+v", got)
+	}
+}

@@ -248,6 +248,16 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 			continue
 		}
 		fed, more, err := s.feedChunk(ctx, c, tb, n)
+		if errors.Is(err, errNoProvider) {
+			// The provider was removed or deactivated: retrying cannot help
+			// until someone acts, so the campaign pauses.
+			s.log.Warn("campaign paused: its provider cannot send", "campaign", id, "provider", c.Provider, "err", err)
+			perr := s.db.InTx(ctx, func(tx *store.Tx) error {
+				return tx.SetCampaignState(ctx, id, []string{store.CampaignRunning}, store.CampaignPaused)
+			})
+			s.forget(id)
+			return perr
+		}
 		if err != nil {
 			return err
 		}
@@ -266,6 +276,10 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 }
 
 var errStopped = errors.New("campaign: no longer running")
+
+// errNoProvider marks a chunk that could not be queued because the
+// campaign's provider is gone or inactive.
+var errNoProvider = errors.New("campaign: the provider cannot send")
 
 // feedGrace is how long a feeder's lease outlasts its slice: room for the
 // last chunk (or writing a large audience's recipients) before another
@@ -329,6 +343,9 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 				TemplateID: c.TemplateID, CreatedBy: c.CreatedBy})
 		}
 		stored, err := s.d.QueueChunk(ctx, tx, c.Provider, c.ID, msgs)
+		if k := sms.KindOf(err); k == sms.KindNotFound || k == sms.KindConflict {
+			return fmt.Errorf("%w: %w", errNoProvider, err)
+		}
 		if err != nil {
 			return err
 		}
