@@ -160,6 +160,39 @@ func (s *Server) registerCampaigns() {
 			})
 	}
 
+	huma.Register(s.api, op("check-recipients", http.MethodPost, "/messages/check",
+		"Say, before sending, which recipients would get a message and why the others would not", auth.MessagesWrite, "Messages"),
+		func(ctx context.Context, in *struct {
+			IdemHeader
+			Body struct {
+				Recipients []campaign.Target `json:"recipients" minItems:"1" maxItems:"1000"`
+				Kind       string            `json:"kind,omitempty" enum:"marketing,transactional"`
+			}
+		}) (*struct {
+			Body struct {
+				Recipients []campaign.Checked `json:"recipients"`
+				OK         int                `json:"ok" doc:"How many would get a message"`
+			}
+		}, error) {
+			cs, err := s.Campaigns.Check(ctx, in.Body.Recipients, sms.MessageKind(in.Body.Kind))
+			if err != nil {
+				return nil, s.problem(err)
+			}
+			out := &struct {
+				Body struct {
+					Recipients []campaign.Checked `json:"recipients"`
+					OK         int                `json:"ok" doc:"How many would get a message"`
+				}
+			}{}
+			out.Body.Recipients = cs
+			for _, c := range cs {
+				if c.OK {
+					out.Body.OK++
+				}
+			}
+			return out, nil
+		})
+
 	huma.Register(s.api, op("campaign-recipients", http.MethodGet, "/campaigns/{id}/recipients",
 		"A started campaign's recipients: pending, queued, or skipped with the reason", auth.CampaignsRead, "Campaigns"),
 		func(ctx context.Context, in *struct {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/recado-sms/recado/internal/app/apptest"
 	"github.com/recado-sms/recado/internal/campaign"
+	"github.com/recado-sms/recado/internal/provider"
+	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/store/storetest"
 )
@@ -75,11 +78,23 @@ func TestCampaignsAPI(t *testing.T) {
 		if st.Campaign.Fed != 3 || st.Campaign.SkippedBy["opted_out"] != 1 || st.Messages.ByState["sent"]+st.Messages.ByState["delivered"] != 3 {
 			t.Errorf("stats %+v", st)
 		}
+		// A reply to the campaign, an opt-out word: counted as a reply and an opt-out of the campaign.
+		if err := s.App.Dispatch.ApplyReplies(context.Background(), "mock", sms.SourceWebhook,
+			[]provider.Reply{{ProviderReplyID: "r-natal-1", Phone: "+5511900000700", Body: "SAIR"}}); err != nil {
+			t.Fatal(err)
+		}
+		apptest.Eventually(t, 20*time.Second, "deliveries and the reply in the statistics", func() bool {
+			st = apptest.JSON[campaign.Stats](t, s, http.MethodGet, path+"/stats", op, nil, http.StatusOK)
+			return st.Messages.ByState["delivered"] == 3 && st.Messages.Replies == 1
+		})
+		if st.Messages.OptOuts != 1 || len(st.Messages.Deliveries) == 0 || st.Messages.Deliveries[0].Count != 3 || st.Rate != 1 {
+			t.Errorf("statistics after deliveries and an opt-out reply: %+v, rate %v", st.Messages, st.Rate)
+		}
 		rs := apptest.JSON[struct{ Recipients []store.Recipient }](t, s, http.MethodGet, path+"/recipients?status=skipped", op, nil, http.StatusOK)
 		if len(rs.Recipients) != 1 || rs.Recipients[0].Reason != "opted_out" || rs.Recipients[0].Name != "Saiu" {
 			t.Errorf("skipped recipients %+v", rs.Recipients)
 		}
-		ms := apptest.JSON[messageList](t, s, http.MethodGet, fmt.Sprintf("/api/v1/messages?campaign_id=%d", c.ID), op, nil, http.StatusOK)
+		ms := apptest.JSON[messageList](t, s, http.MethodGet, fmt.Sprintf("/api/v1/messages?campaign_id=%d&direction=outbound", c.ID), op, nil, http.StatusOK)
 		if len(ms.Messages) != 3 || ms.Messages[0].TemplateID == nil || *ms.Messages[0].TemplateID != tm.ID {
 			t.Errorf("campaign messages %+v", ms.Messages)
 		}

@@ -141,6 +141,8 @@ var operations = map[string]operation{
 	"cancel-campaign":     {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
 	"campaign-stats":      {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
 	"campaign-recipients": {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"check-recipients": {perm: auth.MessagesWrite, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"recipients": []map[string]any{{"to": uniquePhone()}}} }},
 
 	"report-messages":     {perm: auth.ReportsRead, want: http.StatusOK},
 	"report-messages-csv": {perm: auth.ReportsRead, want: http.StatusOK},

@@ -165,7 +165,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 	default:
 		return nil // paused, canceled, completed: resuming enqueues a new job
 	}
-	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+time.Minute))
+	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		bg := context.WithoutCancel(ctx)
 		var snooze *river.JobSnoozeError
 		if errors.As(err, &snooze) {
-			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+time.Minute))
+			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+feedGrace))
 			return
 		}
 		s.db.ReleaseFeeder(bg, id, owner)
@@ -248,7 +248,21 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 			continue
 		}
 		fed, more, err := s.feedChunk(ctx, c, tb, n)
+		if errors.Is(err, errNoProvider) {
+			// The provider was removed or deactivated: retrying cannot help
+			// until someone acts, so the campaign pauses.
+			s.log.Warn("campaign paused: its provider cannot send", "campaign", id, "provider", c.Provider, "err", err)
+			perr := s.db.InTx(ctx, func(tx *store.Tx) error {
+				return tx.SetCampaignState(ctx, id, []string{store.CampaignRunning}, store.CampaignPaused)
+			})
+			s.forget(id)
+			return perr
+		}
 		if err != nil {
+			return err
+		}
+		// Renewed with each chunk, the lease runs out soon after a feeder dies.
+		if err := s.db.HoldFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace)); err != nil {
 			return err
 		}
 		tokens -= float64(fed)
@@ -262,6 +276,16 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 }
 
 var errStopped = errors.New("campaign: no longer running")
+
+// errNoProvider marks a chunk that could not be queued because the
+// campaign's provider is gone or inactive.
+var errNoProvider = errors.New("campaign: the provider cannot send")
+
+// feedGrace is how long a feeder's lease outlasts its slice: room for the
+// last chunk (or writing a large audience's recipients) before another
+// feeder may take over. Two feeders at once would still send nobody twice
+// (each chunk is one transaction on the locked campaign, past its cursor).
+const feedGrace = 10 * time.Second
 
 // feedChunk turns up to n pending recipients into messages and batches in
 // one transaction. It returns how many it took (fed or skipped) and whether
@@ -319,6 +343,9 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 				TemplateID: c.TemplateID, CreatedBy: c.CreatedBy})
 		}
 		stored, err := s.d.QueueChunk(ctx, tx, c.Provider, c.ID, msgs)
+		if k := sms.KindOf(err); k == sms.KindNotFound || k == sms.KindConflict {
+			return fmt.Errorf("%w: %w", errNoProvider, err)
+		}
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ type campaignQueries struct {
 	markQueued  string // ?1 campaign, ?2 JSON [contact, ...]; messages found by reference cp<campaign>.<contact>
 	markSkipped string // ?1 campaign, ?2 JSON [contact, ...], ?3 reason
 	hourBucket  string // an expression of messages m's delivered_at truncated to the hour, as text
+	notDisturb  string // ?1 JSON [phone, ...]: those a provider refused as "Não Me Perturbe"
 }
 
 // The states of a campaign.
@@ -717,4 +718,26 @@ ORDER BY r.contact_id LIMIT $5`), campaignID, after, status, reason, min(max(lim
 		out = append(out, r)
 	}
 	return out, wrapDBErr("recipients", rows.Err())
+}
+
+// RefusedAsNotDisturb returns which of phones a provider refused as on the
+// national "Não Me Perturbe" register.
+func (db *DB) RefusedAsNotDisturb(ctx context.Context, phones []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	rows, err := db.read.QueryContext(ctx, db.bq().notDisturb, jsonArray(phones))
+	if err != nil {
+		return nil, wrapDBErr("not disturb", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, wrapDBErr("not disturb", err)
+		}
+		out[p] = true
+	}
+	return out, wrapDBErr("not disturb", rows.Err())
 }

@@ -51,6 +51,7 @@ ON CONFLICT DO NOTHING`,
 WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::json)::bigint)`,
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = $3
 WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::json)::bigint)`,
+		notDisturb: `SELECT DISTINCT phone FROM messages WHERE phone IN (SELECT json_array_elements_text($1::json)) AND error_code = 'not_disturb'`,
 		hourBucket: `to_char(date_trunc('hour', m.delivered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
 	},
 }

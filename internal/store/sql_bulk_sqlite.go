@@ -53,6 +53,7 @@ SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?1) AS j`,
 WHERE campaign_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = ?3
 WHERE campaign_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
+		notDisturb: `SELECT DISTINCT phone FROM messages WHERE phone IN (SELECT value FROM json_each(?1)) AND error_code = 'not_disturb'`,
 		hourBucket: `strftime('%Y-%m-%dT%H:00:00Z', m.delivered_at)`,
 	},
 }
