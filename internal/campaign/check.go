@@ -2,8 +2,9 @@ package campaign
 
 import (
 	"context"
-	"errors"
+	"strings"
 
+	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -30,9 +31,11 @@ type Checked struct {
 const MaxCheck = 1000
 
 // Check says, for each target, whether a message of kind would go to it
-// and, if not, why: the same rules as the send path and campaigns, read
-// without changing anything. The second target with a phone already seen is
-// a duplicate.
+// and, if not, why, changing nothing. The rules are the send path's own
+// (dispatch.Check: the phone, the contact, deceased, opted out, the
+// blacklist); on top of them a marketing message skips numbers the
+// provider refused as do-not-disturb, and the second target with a phone
+// already seen is a duplicate, as in a campaign.
 func (s *Service) Check(ctx context.Context, targets []Target, kind sms.MessageKind) ([]Checked, error) {
 	if kind == "" {
 		kind = sms.Marketing
@@ -44,23 +47,29 @@ func (s *Service) Check(ctx context.Context, targets []Target, kind sms.MessageK
 		return nil, sms.Invalid("invalid recipients", sms.FieldError{Field: "recipients", Message: "1 to 1000 recipients"})
 	}
 	out := make([]Checked, len(targets))
+	reqs := make([]dispatch.Request, len(targets))
 	var ids []int64
 	var phones []string
 	for i, t := range targets {
 		out[i] = Checked{Index: i, ContactID: t.ContactID}
+		// The body only has to pass the send path's checks; the
+		// recipients are what is asked about.
+		reqs[i] = dispatch.Request{To: t.To, ContactID: t.ContactID, Body: "-", Kind: kind}
 		if t.ContactID != nil {
 			ids = append(ids, *t.ContactID)
 		}
-		if t.To != "" {
-			ph, err := sms.NormalizePhone(t.To, "BR")
-			if err != nil {
-				out[i].Reason, out[i].Detail = store.SkipNoValidPhone, errText(err)
-				continue
-			}
+		if ph, err := sms.NormalizePhone(t.To, "BR"); err == nil {
 			out[i].Phone = ph.E164
 			phones = append(phones, ph.E164)
-		} else if t.ContactID == nil {
-			out[i].Reason, out[i].Detail = store.SkipNoValidPhone, "a phone number or a contact is required"
+		}
+	}
+	problems, err := s.d.Check(ctx, reqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		if o := &out[p.Index]; o.Reason == "" {
+			o.Reason, o.Detail = skipReason(p.Code), p.Message
 		}
 	}
 	contacts, err := s.db.ContactsForSend(ctx, ids, phones)
@@ -73,45 +82,26 @@ func (s *Service) Check(ctx context.Context, targets []Target, kind sms.MessageK
 	}
 	for i := range out {
 		o := &out[i]
-		if o.Reason != "" {
-			continue
-		}
-		var c *sms.Contact
+		c := byPhone[o.Phone]
 		if o.ContactID != nil {
-			if c = byID[*o.ContactID]; c == nil {
-				o.Reason = "no_such_contact"
-				continue
-			}
-			if o.Phone == "" {
-				o.Phone = c.Phone
-				phones = append(phones, c.Phone)
-			}
-		} else {
-			c = byPhone[o.Phone]
+			c = byID[*o.ContactID]
 		}
 		if c != nil {
 			id := c.ID
 			o.ContactID, o.Name = &id, c.Name
-			if r := lateReason(c, kind); r != "" {
-				o.Reason = r
+			if o.Phone == "" {
+				o.Phone = c.Phone
+				phones = append(phones, c.Phone)
 			}
 		}
 	}
 	if kind == sms.Marketing {
-		listed, err := s.db.Blacklisted(ctx, phones)
-		if err != nil {
-			return nil, err
-		}
 		refused, err := s.db.RefusedAsNotDisturb(ctx, phones)
 		if err != nil {
 			return nil, err
 		}
 		for i := range out {
-			switch o := &out[i]; {
-			case o.Reason != "":
-			case listed[o.Phone]:
-				o.Reason = store.SkipBlacklisted
-			case refused[o.Phone]:
+			if o := &out[i]; o.Reason == "" && refused[o.Phone] {
 				o.Reason = store.SkipNotDisturb
 			}
 		}
@@ -129,10 +119,19 @@ func (s *Service) Check(ctx context.Context, targets []Target, kind sms.MessageK
 	return out, nil
 }
 
-func errText(err error) string {
-	var e *sms.Error
-	if errors.As(err, &e) && e.Message != "" {
-		return e.Message
+// skipReason names a send-path problem the way campaigns name skips.
+func skipReason(code string) string {
+	switch {
+	case code == dispatch.CodeNoContact:
+		return "no_such_contact"
+	case code == sms.CodeDeceased:
+		return store.SkipDeceased
+	case code == sms.CodeOptedOut:
+		return store.SkipOptedOut
+	case code == dispatch.CodeBlacklisted:
+		return store.SkipBlacklisted
+	case code == dispatch.CodeNoRecipient, strings.HasPrefix(code, "phone_"):
+		return store.SkipNoValidPhone
 	}
-	return err.Error()
+	return code
 }
