@@ -251,10 +251,33 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 	if len(errs) > 0 {
 		return pl, errs, nil
 	}
+	// A marketing message skips the numbers the provider refused as
+	// do-not-disturb before, as campaigns do.
+	phoneOf := func(req dispatch.Request) string {
+		if req.ContactID != nil {
+			return byID[*req.ContactID].Phone
+		}
+		ph, _ := sms.NormalizePhone(req.To, "BR")
+		return ph.E164
+	}
+	dnd := map[string]bool{}
+	if sms.MessageKind(f.Kind) != sms.Transactional {
+		var ps []string
+		for _, req := range checkable {
+			ps = append(ps, phoneOf(req))
+		}
+		if dnd, err = s.DB.RefusedAsNotDisturb(ctx, ps); err != nil {
+			return pl, nil, err
+		}
+	}
 	for j, req := range checkable {
 		i := index[j]
 		if pr, ok := bad[j]; ok {
 			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: pr.Code, Message: pr.Message})
+			continue
+		}
+		if dnd[phoneOf(req)] {
+			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: "do_not_disturb", Message: "the provider refused this number as do-not-disturb before"})
 			continue
 		}
 		pl.Requests = append(pl.Requests, req)

@@ -347,13 +347,26 @@ func TestComposer(t *testing.T) {
 	if _, err := s.App.Dispatch.Blacklist(context.Background(), []string{"11900000004"}, "test", nil); err != nil {
 		t.Fatal(err)
 	}
-	numbers := "11900000001\n(11) 90000-0001\n1130000001\n11900000003\n11900000004\nabc\n11900000002"
+	// A number the provider refused as do-not-disturb before.
+	prior, err := s.App.Dispatch.Submit(context.Background(), []dispatch.Request{{To: "11900000006", Body: "Oi", SendAt: ptrTime(time.Now().Add(time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := `UPDATE messages SET error_code = 'not_disturb' WHERE id = $1`
+	if s.App.DB.Dialect() == store.SQLite {
+		q = `UPDATE messages SET error_code = 'not_disturb' WHERE id = ?1`
+	}
+	if _, err := s.App.DB.Writer().Exec(q, prior[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	numbers := "11900000001\n(11) 90000-0001\n1130000001\n11900000003\n11900000004\nabc\n11900000002\n11900000006"
 	t.Run("preview lists the skipped with their reasons", func(t *testing.T) {
 		p := b.post("/compose/preview", url.Values{"numbers": {numbers}, "body": {"Promoção de verão"}})
 		wantStatus(t, p, http.StatusOK)
 		wantContains(t, p, `id="preview-count">2<`, `data-code="duplicate"`, `data-code="phone_landline"`,
-			`data-code="opted_out"`, `data-code="blacklisted"`, `data-code="phone_characters"`, `id="ucs2-warning"`, `id="fold"`)
-		if n := countMessages(t, s); n != 0 {
+			`data-code="opted_out"`, `data-code="blacklisted"`, `data-code="phone_characters"`, `data-code="do_not_disturb"`,
+			`id="ucs2-warning"`, `id="fold"`)
+		if n := countMessages(t, s); n != 1 {
 			t.Fatalf("the preview stored %d messages", n)
 		}
 	})
@@ -371,18 +384,20 @@ func TestComposer(t *testing.T) {
 		} {
 			wantStatus(t, b.post("/compose", form), http.StatusUnprocessableEntity)
 		}
-		if n := countMessages(t, s); n != 0 {
-			t.Fatalf("bad input stored %d messages", n)
+		if n := countMessages(t, s); n != 1 {
+			t.Fatalf("bad input stored %d messages", n-1)
 		}
 	})
 	t.Run("send skips what the preview said", func(t *testing.T) {
 		p := b.post("/compose", url.Values{"numbers": {numbers}, "body": {"Promoção de verão"}, "kind": {"marketing"}})
 		wantStatus(t, p, http.StatusSeeOther)
-		if n := countMessages(t, s); n != 2 {
+		if n := countMessages(t, s); n != 3 {
 			t.Fatalf("%d messages stored, want 2", n)
 		}
 	})
 }
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 func withOptOut(c sms.Contact) sms.Contact {
 	c.OptedOut = true
