@@ -283,6 +283,13 @@ func DBError(op string, err error) error {
 		(errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || isConnErr(err)) {
 		return &sms.Error{Kind: sms.KindUnavailable, Message: op + ": database unavailable", Err: err}
 	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
+		// Class 22, data exceptions: a value PostgreSQL will not take (a NUL
+		// byte, text that is not UTF-8, a number out of range) came from the
+		// client. SQLite takes them; PostgreSQL's refusal is bad input too.
+		return &sms.Error{Kind: sms.KindInvalid, Message: "a value cannot be stored: " + pg.Message, Err: err}
+	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
