@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -69,7 +70,7 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	s := &Server{Deps: deps}
 	s.api = humago.New(mux, cfg)
-	s.api.UseMiddleware(s.authorize)
+	s.api.UseMiddleware(s.authorize, s.refuseNUL)
 	s.registerMessages()
 	s.registerContacts()
 	s.registerProviders()
@@ -122,6 +123,18 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	}
 	if err := p.Require(perm); err != nil {
 		writeHumaErr(s.api, ctx, err)
+		return
+	}
+	next(ctx)
+}
+
+// refuseNUL refuses a NUL byte in a query or path parameter: no stored
+// text holds one, PostgreSQL refuses it, and SQLite's LIKE stops at it (a
+// search for "\x00x" would match everything).
+func (s *Server) refuseNUL(ctx huma.Context, next func(huma.Context)) {
+	u := ctx.URL()
+	if strings.Contains(u.Path, "\x00") || strings.Contains(u.RawQuery, "%00") || strings.Contains(u.RawQuery, "\x00") {
+		huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, "NUL characters are not allowed in parameters")
 		return
 	}
 	next(ctx)

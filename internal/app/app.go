@@ -179,7 +179,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		params = *cfg.PasswordCost
 	}
 	a.Accounts = accounts.New(a.DB, cfg.Rand, params)
-	if err := a.bootstrap(ctx); err != nil {
+	// Instances starting at once on a new database make one admin between them.
+	if err := a.DB.Exclusive(ctx, "bootstrap", func() error { return a.bootstrap(ctx) }); err != nil {
 		return nil, err
 	}
 	if a.Handler, err = a.routes(cfg); err != nil {

@@ -59,7 +59,7 @@ const maxChangesPerPush = 10000
 // transaction that changed the blacklist.
 func (d *Dispatcher) enqueueBlacklistSync(ctx context.Context, tx *store.Tx) error {
 	if _, err := d.river.InsertTx(ctx, tx.Tx, BlacklistSyncArgs{}, nil); err != nil {
-		return fmt.Errorf("dispatch: enqueue blacklist sync: %w", err)
+		return store.DBError("dispatch: enqueue blacklist sync", err)
 	}
 	return nil
 }
@@ -75,7 +75,7 @@ func (d *Dispatcher) RequestBlacklistSync(ctx context.Context, name string, full
 		return sms.Errorf(sms.KindConflict, "provider %q keeps no blacklist of its own: there is nothing to sync", name)
 	}
 	if _, err := d.river.Insert(ctx, BlacklistSyncArgs{Provider: name, Full: full}, nil); err != nil {
-		return fmt.Errorf("dispatch: enqueue blacklist sync: %w", err)
+		return store.DBError("dispatch: enqueue blacklist sync", err)
 	}
 	return nil
 }

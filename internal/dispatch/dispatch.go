@@ -142,13 +142,8 @@ func (c Config) lease() time.Duration { return c.SendTimeout + c.SendTimeout/4 +
 func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Metrics, log *slog.Logger, cfg Config) (*Dispatcher, error) {
 	cfg.defaults()
 	d := &Dispatcher{db: db, providers: ps, metrics: m, log: log, cfg: cfg, refs: newRefSource(cfg.Rand)}
-	driver := riverDriver(db)
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
-	if err != nil {
-		return nil, fmt.Errorf("dispatch: queue migrations: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("dispatch: queue migrations: %w", err)
+	if err := MigrateQueue(ctx, db, log); err != nil {
+		return nil, err
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{d: d})
@@ -159,7 +154,8 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 	}
 	d.addBackgroundWorkers(workers)
 	lease := cfg.lease()
-	d.river, err = river.NewClient(driver, &river.Config{
+	var err error
+	d.river, err = river.NewClient(riverDriver(db), &river.Config{
 		Logger:       quiet(log),
 		Workers:      workers,
 		Queues:       queues,
@@ -177,6 +173,21 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 		return nil, fmt.Errorf("dispatch: queue client: %w", err)
 	}
 	return d, nil
+}
+
+// MigrateQueue applies the queue's own migrations (River's tables) to db.
+// Instances starting at once on one PostgreSQL database take turns.
+func MigrateQueue(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	migrator, err := rivermigrate.New(riverDriver(db), &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return fmt.Errorf("dispatch: queue migrations: %w", err)
+	}
+	return db.Exclusive(ctx, "queue-migrations", func() error {
+		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("dispatch: queue migrations: %w", err)
+		}
+		return nil
+	})
 }
 
 // riverDriver gives River the writer pool: on SQLite its one connection, so
@@ -274,7 +285,7 @@ func (d *Dispatcher) Sweep(ctx context.Context) (int, error) {
 			return nil
 		}
 		if _, err := d.river.InsertManyTx(ctx, tx.Tx, params); err != nil {
-			return fmt.Errorf("dispatch: enqueue orphans: %w", err)
+			return store.DBError("dispatch: enqueue orphans", err)
 		}
 		n = len(params)
 		return nil

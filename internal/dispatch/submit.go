@@ -131,7 +131,7 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 			}
 		}
 		if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
-			return fmt.Errorf("dispatch: enqueue: %w", err)
+			return store.DBError("dispatch: enqueue", err)
 		}
 		return nil
 	})

@@ -135,6 +135,9 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 		found, err := p.Lookup(ctx, q)
 		d.metrics.ProviderCall(b.Provider, "lookup", time.Since(start))
 		if err != nil {
+			if sms.KindOf(err) == sms.KindRateLimited {
+				return d.snoozeFor(ctx, pending, err) // "slow down" spends no attempt, here as for a send
+			}
 			if sms.Retryable(err) {
 				return d.retryOrFail(ctx, pending, err, last)
 			}

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -177,10 +180,14 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return nil
+	// Instances starting at once take turns (goose's own lock comes after
+	// it creates its version table, which they would otherwise race to do).
+	return db.Exclusive(ctx, "migrations", func() error {
+		if _, err := p.Up(ctx); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		return nil
+	})
 }
 
 // MigrationStatus lists each migration and whether it is applied.
@@ -257,19 +264,58 @@ func wrapDBErr(op string, err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || isConnErr(err) {
-		return &sms.Error{Kind: sms.KindUnavailable, Message: "store: " + op + ": database unavailable", Err: err}
-	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return DBError("store: "+op, err)
 }
 
+// DBError gives an error of a statement run on the store's connections by
+// someone else (the queue's inserts) the context op and, when the database
+// could not be reached, the kind sms.KindUnavailable, as the store's own
+// errors have: callers answer 503 and try again rather than 500.
+func DBError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sms.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		(errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) || isConnErr(err)) {
+		return &sms.Error{Kind: sms.KindUnavailable, Message: op + ": database unavailable", Err: err}
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") {
+		// Class 22, data exceptions: a value PostgreSQL will not take (a NUL
+		// byte, text that is not UTF-8, a number out of range) came from the
+		// client. SQLite takes them; PostgreSQL's refusal is bad input too.
+		return &sms.Error{Kind: sms.KindInvalid, Message: "a value cannot be stored: " + pg.Message, Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// isConnErr reports whether err says the database cannot be reached or
+// took the connection away (a restart, an administrator, a lock held too
+// long), rather than that the statement is wrong.
 func isConnErr(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		// Class 08: connection exceptions; 57P01-57P03: the server is shutting
+		// down or starting; 55000 with datallowconn off; 53300: too many
+		// connections.
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P") || pg.Code == "53300" ||
+			(pg.Code == "55000" && strings.Contains(pg.Message, "not currently accepting connections"))
+	}
 	s := err.Error()
 	return strings.Contains(s, "connection refused") || strings.Contains(s, "broken pipe") ||
-		strings.Contains(s, "database is locked") || strings.Contains(s, "the database system is")
+		strings.Contains(s, "database is locked") || strings.Contains(s, "the database system is") ||
+		strings.Contains(s, "conn closed") || strings.Contains(s, "connection reset")
 }
 
 // Analyze refreshes PostgreSQL's statistics of tables, whose plans go wrong

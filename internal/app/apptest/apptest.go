@@ -37,8 +37,9 @@ var CheapPasswords = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 type Option func(*options)
 
 type options struct {
-	cfg     app.Config
-	workers bool
+	cfg       app.Config
+	workers   bool
+	publicURL bool
 }
 
 // WithDatabase uses the database at dsn (a SQLite path or a postgres:// URL,
@@ -75,6 +76,13 @@ func WithWorkers() Option {
 	return func(o *options) { o.workers = true }
 }
 
+// WithPublicURL makes the server's own URL Recado's public URL, so that
+// providers are told to post their webhooks to it (a fake Kolmeya then
+// reaches this Recado).
+func WithPublicURL() Option {
+	return func(o *options) { o.publicURL = true }
+}
+
 // Server is a running Recado.
 type Server struct {
 	App   *app.App
@@ -106,9 +114,15 @@ func New(t testing.TB, opts ...Option) *Server {
 	if o.cfg.Webhooks.PollInterval == 0 {
 		o.cfg.Webhooks.PollInterval = 20 * time.Millisecond
 	}
+	// The listener comes first, so that its address can be the public URL.
+	hs := httptest.NewUnstartedServer(nil)
+	if o.publicURL {
+		o.cfg.PublicURL = "http://" + hs.Listener.Addr().String()
+	}
 	ctx := context.Background()
 	a, err := app.New(ctx, o.cfg)
 	if err != nil {
+		hs.Close()
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(func() {
@@ -134,7 +148,8 @@ func New(t testing.TB, opts ...Option) *Server {
 			}
 		})
 	}
-	hs := httptest.NewServer(a.Handler)
+	hs.Config.Handler = a.Handler
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return &Server{App: a, URL: hs.URL, Token: ManagerToken, client: hs.Client()}
 }

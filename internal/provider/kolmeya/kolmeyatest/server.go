@@ -8,8 +8,8 @@
 // status 1 to 2 to a final status on an injected clock, posts status, reply
 // and rejection webhooks, keeps a balance that falls with each segment, and
 // answers every catalogue, reply and report endpoint. Fault knobs (latency,
-// 5xx, 429, a send that is accepted and then never answered, dropped,
-// repeated and reordered webhooks) are settable while it runs, and counters
+// 5xx, 429, a send that is accepted and then never answered, answers
+// garbled after the work is done, dropped, repeated and reordered webhooks) are settable while it runs, and counters
 // tell tests how often each message was accepted.
 //
 // Time moves only when the clock passed in Options.Now moves; call Tick
@@ -117,6 +117,10 @@ type Faults struct {
 	// accept and record its messages, then never answer until the client
 	// gives up.
 	HangAfterAccept int
+	// GarbleNext makes the next GarbleNext requests that get past the
+	// other faults be carried out (a send is accepted) and answered 200
+	// with a body cut short, not JSON, as a proxy mangling answers would.
+	GarbleNext int
 	// DropWebhookEvery drops every n-th webhook; RepeatWebhookEvery posts
 	// every n-th twice; ReorderWebhooks posts each Tick's webhooks last
 	// first.
@@ -419,6 +423,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := rt.fn(h, r, body, param)
+	if a.status < 300 && h.garble() {
+		data, _ := json.Marshal(a.body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(data[:len(data)/2])
+		return
+	}
 	if a.hang {
 		select {
 		case <-r.Context().Done():
@@ -465,6 +476,17 @@ func (h *Handler) gate(w http.ResponseWriter) (answer, bool) {
 		return fail(http.StatusInternalServerError, "Server Error"), true
 	}
 	return answer{}, false
+}
+
+// garble reports whether this answer is to be garbled (Faults.GarbleNext).
+func (h *Handler) garble() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.faults.GarbleNext > 0 {
+		h.faults.GarbleNext--
+		return true
+	}
+	return false
 }
 
 // seconds renders d as whole seconds, rounded up, at least 1.

@@ -613,3 +613,20 @@ func TestHundredThousand(t *testing.T) {
 	}
 	t.Logf("100,000 messages accepted, progressed and reported in %v", time.Since(start))
 }
+
+func TestGarbleNext(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	s.SetFaults(Faults{GarbleNext: 1})
+	r := post(t, s, "/sms/store", storeBodyOf("g1", "5511900000001"))
+	var v any
+	if r.status != 200 || json.Unmarshal(r.body, &v) == nil {
+		t.Fatalf("garbled send: %d %s", r.status, r.body)
+	}
+	if s.Accepted("g1-1") != 1 {
+		t.Errorf("the garbled send was not carried out: %d", s.Accepted("g1-1"))
+	}
+	r = post(t, s, "/sms/status/request", `{"reference":"g1"}`)
+	if r.status != 200 || json.Unmarshal(r.body, &v) != nil {
+		t.Errorf("after the fault: %d %s", r.status, r.body)
+	}
+}
