@@ -95,8 +95,10 @@ func TestKillDuringSendingLosesAndDuplicatesNothing(t *testing.T) {
 		}
 	}
 	if lost > 0 || doubled > 0 || len(counts) != len(refs) {
-		t.Fatalf("after %d kills: %d messages never accepted, %d accepted more than once, %d distinct accepted of %d",
-			kills, lost, doubled, len(counts), len(refs))
+		// Say what became of the messages that did not end well.
+		_, unhappy := c.do("GET", "/api/v1/messages?state=failed,rejected,expired,canceled&limit=20", nil)
+		t.Fatalf("after %d kills: %d messages never accepted, %d accepted more than once, %d distinct accepted of %d; not accepted: %v",
+			kills, lost, doubled, len(counts), len(refs), unhappy["messages"])
 	}
 	t.Logf("%d kills during the sending of %d messages: each accepted exactly once", kills, len(refs))
 }

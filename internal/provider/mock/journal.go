@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/recado-sms/recado/internal/provider"
@@ -27,16 +28,25 @@ func openJournal(path string) (*journal, []journalEntry, error) {
 		return nil, nil, fmt.Errorf("mock: journal: %w", err)
 	}
 	var entries []journalEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var e journalEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue // a line torn by a crash while writing: never acknowledged
+	r := bufio.NewReaderSize(f, 64<<10)
+	var whole int64 // the length of the journal's complete lines
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			break // a line without its newline was torn by a crash while written: never acknowledged
 		}
-		entries = append(entries, e)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("mock: journal: %w", err)
+		}
+		whole += int64(len(line))
+		var e journalEntry
+		if json.Unmarshal(line, &e) == nil {
+			entries = append(entries, e)
+		}
 	}
-	if err := sc.Err(); err != nil {
+	// Cut a torn tail off, or the next entry would be glued to it and lost.
+	if err := f.Truncate(whole); err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("mock: journal: %w", err)
 	}
