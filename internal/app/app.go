@@ -324,15 +324,17 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	cs := contacts.New(a.DB, "BR")
 	tpls := templates.New(a.DB, a.Providers)
+	rep := reports.New(a.DB, a.Providers)
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
 		Templates: tpls, Imports: a.Imports, Campaigns: a.Campaigns,
-		Reports: reports.New(a.DB, a.Providers)})
+		Reports: rep})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Templates: tpls, TwoFactor: a.TwoFactor, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: tpls, TwoFactor: a.TwoFactor, Logger: a.log,
+		Campaigns: a.Campaigns, Imports: a.Imports, Reports: rep}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err
