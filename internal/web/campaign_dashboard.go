@@ -178,76 +178,88 @@ const chartPoints = 48
 
 // campaignChart draws the campaign's delivery rate over time as SVG: the
 // share of messages delivered among those that reached a final outcome in
-// each interval, and so far.
+// each interval since it started, and so far.
 func (s *Server) campaignChart(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	if _, err := s.DB.GetCampaign(r.Context(), id); err != nil {
+	c, err := s.DB.GetCampaign(r.Context(), id)
+	if err != nil {
 		return err
 	}
 	mins, err := s.DB.CampaignOutcomes(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	l := s.langFor(r)
-	if len(mins) == 0 {
-		mins = []store.MinuteOutcome{{Minute: s.cfg.Now().Truncate(time.Minute)}}
+	loc := s.cfg.Location
+	now := s.cfg.Now()
+	from, to := now, now
+	if c.StartedAt != nil {
+		from = *c.StartedAt
 	}
-	span := mins[len(mins)-1].Minute.Sub(mins[0].Minute)
+	if len(mins) > 0 {
+		from = minTime(from, mins[0].Minute)
+		if c.State == store.CampaignCompleted || c.State == store.CampaignCanceled {
+			to = mins[len(mins)-1].Minute
+		}
+		to = maxTime(to, mins[len(mins)-1].Minute)
+	}
 	width := chartBuckets[len(chartBuckets)-1]
 	for _, b := range chartBuckets {
-		if span/b < chartPoints {
+		if to.Sub(from)/b < chartPoints {
 			width = b
 			break
 		}
 	}
-	type bucket struct {
-		at                time.Time
-		delivered, failed int64
-	}
-	var bs []bucket
-	for _, m := range mins {
-		at := m.Minute.In(s.cfg.Location).Truncate(width)
+	bucketOf := func(t time.Time) time.Time {
+		lt := t.In(loc)
 		if width >= 24*time.Hour {
-			lt := m.Minute.In(s.cfg.Location)
-			at = time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, s.cfg.Location)
+			return time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
 		}
-		if n := len(bs); n > 0 && bs[n-1].at.Equal(at) {
-			bs[n-1].delivered += m.Delivered
-			bs[n-1].failed += m.Failed
-			continue
-		}
-		bs = append(bs, bucket{at, m.Delivered, m.Failed})
+		return lt.Truncate(width)
 	}
-	labels := make([]string, len(bs))
-	rate, total := make([]float64, len(bs)), make([]float64, len(bs))
-	var delivered, final int64
-	pt := l.Code == "pt-BR"
-	for i, b := range bs {
+	first, last := bucketOf(from), bucketOf(to)
+	if !last.After(first) {
+		last = first.Add(width) // a line needs two points
+	}
+	n := int(last.Sub(first)/width) + 1
+	delivered, failed := make([]int64, n), make([]int64, n)
+	for _, m := range mins {
+		if i := int(bucketOf(m.Minute).Sub(first) / width); i >= 0 && i < n {
+			delivered[i] += m.Delivered
+			failed[i] += m.Failed
+		}
+	}
+	l := s.langFor(r)
+	labels := make([]string, n)
+	rate, total := make([]float64, n), make([]float64, n)
+	var sumD, sumF int64
+	for i := range n {
+		at := first.Add(time.Duration(i) * width)
 		switch {
-		case span < 20*time.Hour:
-			labels[i] = b.at.Format("15:04")
-		case pt:
-			labels[i] = b.at.Format("02/01 15h")
+		case last.Sub(first) < 20*time.Hour:
+			labels[i] = at.Format("15:04")
+		case l.Code == "pt-BR":
+			labels[i] = at.Format("02/01 15h")
 		default:
-			labels[i] = b.at.Format("Jan 2 15h")
+			labels[i] = at.Format("Jan 2 15h")
 		}
-		if n := b.delivered + b.failed; n > 0 {
-			rate[i] = float64(b.delivered) * 100 / float64(n)
+		rate[i], total[i] = charts.GetNullValue(), charts.GetNullValue()
+		if k := delivered[i] + failed[i]; k > 0 {
+			rate[i] = float64(delivered[i]) * 100 / float64(k)
 		}
-		delivered, final = delivered+b.delivered, final+b.delivered+b.failed
-		if final > 0 {
-			total[i] = float64(delivered) * 100 / float64(final)
+		sumD, sumF = sumD+delivered[i], sumF+failed[i]
+		if sumD+sumF > 0 {
+			total[i] = float64(sumD) * 100 / float64(sumD+sumF)
 		}
 	}
 	painter := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: 720, Height: 280},
 		charts.PainterThemeOption(charts.GetTheme(charts.ThemeLight)))
 	opt := charts.NewLineChartOptionWithData([][]float64{rate, total})
 	opt.XAxis.Labels = labels
-	opt.XAxis.LabelCount = min(len(labels), 8)
-	opt.YAxis[0].Min, opt.YAxis[0].Max = charts.Ptr(0.0), charts.Ptr(100.0)
+	opt.XAxis.LabelCount = min(n, 8)
+	opt.YAxis[0].Min, opt.YAxis[0].Max, opt.YAxis[0].LabelCount = charts.Ptr(0.0), charts.Ptr(100.0), 6
 	opt.Legend.SeriesNames = []string{l.printer.Sprintf("Delivery rate in each interval"), l.printer.Sprintf("Delivery rate so far")}
 	opt.Theme = charts.GetTheme(charts.ThemeLight).WithSeriesColors([]charts.Color{
 		charts.ColorFromHex("#1565c0"), charts.ColorFromHex("#2e7d32")})
@@ -262,6 +274,20 @@ func (s *Server) campaignChart(w http.ResponseWriter, r *http.Request, p auth.Pr
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(svg)
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // chartVersion changes whenever the chart would: it is in the chart's

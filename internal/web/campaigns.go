@@ -74,6 +74,16 @@ type windowForm struct {
 	ClosedDates string // one date per line
 }
 
+// Always reports whether the window sends at any hour of every day.
+func (f windowForm) Always() bool {
+	for _, d := range f.Days {
+		if !d.Open || d.From != "00:00" || d.To != "00:00" {
+			return false
+		}
+	}
+	return f.Holidays && strings.TrimSpace(f.ClosedDates) == ""
+}
+
 // windowFormOf shows w in the editor; a window without hours is open all
 // day every day.
 func windowFormOf(w campaign.Window) windowForm {

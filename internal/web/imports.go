@@ -26,6 +26,14 @@ type importsData struct {
 	Errors  map[string]string
 }
 
+// ListName is the name of the list an import's contacts joined.
+func (d importsData) ListName(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return d.Lists[*id]
+}
+
 func (s *Server) importsData(ctx context.Context) (importsData, error) {
 	ims, err := s.DB.ListImports(ctx, 100)
 	if err != nil {
