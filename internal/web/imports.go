@@ -233,10 +233,18 @@ func (s *Server) importStart(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if len(targets) != len(m.Columns) {
 		errs["target"] = "map every column of the file"
 	}
+	named := map[string]string{} // a column's name, any case → its target
 	for i := range m.Columns {
 		if i >= len(targets) {
 			break
 		}
+		// The mapping goes by column name: two columns of one name must
+		// become the same.
+		key := strings.ToLower(strings.TrimSpace(m.Columns[i].Header))
+		if prev, ok := named[key]; ok && key != "" && prev != targets[i] {
+			errs["target"] = fmt.Sprintf("two columns are named %q: rename one in the file", m.Columns[i].Header)
+		}
+		named[key] = targets[i]
 		t := targets[i]
 		if t != m.Columns[i].Field && !containsString(importTargets, t) {
 			errs["target"] = "map each column to a contact field, a custom field, or nothing"

@@ -180,5 +180,13 @@ func TestImportPages(t *testing.T) {
 		if ims := listImports(t, s); len(ims) != 1 {
 			t.Fatalf("not discarded: %d imports", len(ims))
 		}
+
+		// The mapping goes by column name: two columns of one name must
+		// become the same thing.
+		wantStatus(t, b.upload("/imports", "dobrado.csv", "nome;Nome;telefone\nFulana;Fulaninha;11900000007\n", nil, nil), http.StatusSeeOther)
+		ims = listImports(t, s)
+		p = b.post(fmt.Sprintf("/imports/%d/start", ims[0].ID), url.Values{"target": {"name", "ignore", "phone"}})
+		wantStatus(t, p, http.StatusUnprocessableEntity)
+		wantContains(t, p, "two columns are named")
 	})
 }
