@@ -160,6 +160,73 @@ func (s *Server) registerCampaigns() {
 			})
 	}
 
+	huma.Register(s.api, op("check-recipients", http.MethodPost, "/messages/check",
+		"Say, before sending, which recipients would get a message and why the others would not", auth.MessagesWrite, "Messages"),
+		func(ctx context.Context, in *struct {
+			IdemHeader
+			Body struct {
+				Recipients []campaign.Target `json:"recipients" minItems:"1" maxItems:"1000"`
+				Kind       string            `json:"kind,omitempty" enum:"marketing,transactional"`
+			}
+		}) (*struct {
+			Body struct {
+				Recipients []campaign.Checked `json:"recipients"`
+				OK         int                `json:"ok" doc:"How many would get a message"`
+			}
+		}, error) {
+			cs, err := s.Campaigns.Check(ctx, in.Body.Recipients, sms.MessageKind(in.Body.Kind))
+			if err != nil {
+				return nil, s.problem(err)
+			}
+			out := &struct {
+				Body struct {
+					Recipients []campaign.Checked `json:"recipients"`
+					OK         int                `json:"ok" doc:"How many would get a message"`
+				}
+			}{}
+			out.Body.Recipients = cs
+			for _, c := range cs {
+				if c.OK {
+					out.Body.OK++
+				}
+			}
+			return out, nil
+		})
+
+	huma.Register(s.api, op("campaign-recipients", http.MethodGet, "/campaigns/{id}/recipients",
+		"A started campaign's recipients: pending, queued, or skipped with the reason", auth.CampaignsRead, "Campaigns"),
+		func(ctx context.Context, in *struct {
+			IDParam
+			Status string `query:"status" enum:"pending,queued,skipped,canceled,"`
+			Reason string `query:"reason" maxLength:"40" doc:"Only those skipped for this reason"`
+			Cursor int64  `query:"cursor" minimum:"0" doc:"next_cursor of the previous page"`
+			Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"100"`
+		}) (*struct {
+			Body struct {
+				Recipients []store.Recipient `json:"recipients"`
+				NextCursor int64             `json:"next_cursor,omitempty"`
+			}
+		}, error) {
+			if _, err := s.DB.GetCampaign(ctx, in.ID); err != nil {
+				return nil, s.problem(err)
+			}
+			rs, err := s.DB.Recipients(ctx, in.ID, in.Status, in.Reason, in.Cursor, in.Limit)
+			if err != nil {
+				return nil, s.problem(err)
+			}
+			out := &struct {
+				Body struct {
+					Recipients []store.Recipient `json:"recipients"`
+					NextCursor int64             `json:"next_cursor,omitempty"`
+				}
+			}{}
+			out.Body.Recipients = rs
+			if len(rs) == in.Limit {
+				out.Body.NextCursor = rs[len(rs)-1].ContactID
+			}
+			return out, nil
+		})
+
 	huma.Register(s.api, op("campaign-stats", http.MethodGet, "/campaigns/{id}/stats",
 		"Live figures: messages by state, failures by reason, replies, opt-outs, cost, deliveries per hour", auth.CampaignsRead, "Campaigns"),
 		func(ctx context.Context, in *IDParam) (*struct{ Body campaign.Stats }, error) {

@@ -87,6 +87,8 @@ type App struct {
 	Webhooks  *webhooks.Service
 	Imports   *imports.Service
 	Campaigns *campaign.Service
+	Templates *templates.Service
+	Reports   *reports.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Imports.SetQueue(a.Dispatch)
 	a.Campaigns.SetDispatcher(a.Dispatch)
+	a.Templates, a.Reports = templates.New(a.DB, a.Providers), reports.New(a.DB, a.Providers)
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
 	a.Metrics.WatchBalances(a.Dispatch, a.log)
 	if cfg.Webhooks.Rand == nil {
@@ -323,18 +326,15 @@ func (g *gauges) QueueDepth(ctx context.Context) (float64, error) { return g.d.Q
 func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	cs := contacts.New(a.DB, "BR")
-	tpls := templates.New(a.DB, a.Providers)
-	rep := reports.New(a.DB, a.Providers)
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
-		Templates: tpls, Imports: a.Imports, Campaigns: a.Campaigns,
-		Reports: rep})
+		Templates: a.Templates, Imports: a.Imports, Campaigns: a.Campaigns, Reports: a.Reports})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Templates: tpls, TwoFactor: a.TwoFactor, Logger: a.log,
-		Campaigns: a.Campaigns, Imports: a.Imports, Reports: rep}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: a.Templates, TwoFactor: a.TwoFactor, Logger: a.log,
+		Campaigns: a.Campaigns, Imports: a.Imports, Reports: a.Reports}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err

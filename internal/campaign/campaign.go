@@ -360,7 +360,8 @@ func (s *Service) Pause(ctx context.Context, id int64) (store.Campaign, error) {
 	return s.db.GetCampaign(ctx, id)
 }
 
-// Resume continues a paused campaign where it stopped.
+// Resume continues a paused campaign where it stopped; one paused before
+// its schedule waits for it again.
 func (s *Service) Resume(ctx context.Context, id int64) (store.Campaign, error) {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := tx.LockCampaign(ctx, id)
@@ -369,6 +370,13 @@ func (s *Service) Resume(ctx context.Context, id int64) (store.Campaign, error) 
 		}
 		if c.State != store.CampaignPaused {
 			return sms.Errorf(sms.KindConflict, "campaign %d is %s: only a paused campaign can be resumed", id, c.State)
+		}
+		if c.StartedAt == nil && c.ScheduleAt != nil && c.ScheduleAt.After(s.now()) {
+			// Paused before its time: it goes back to waiting for it.
+			if err := tx.SetCampaignState(ctx, id, []string{store.CampaignPaused}, store.CampaignScheduled); err != nil {
+				return err
+			}
+			return s.enqueue(ctx, tx, id, c.ScheduleAt)
 		}
 		if err := tx.SetCampaignState(ctx, id, []string{store.CampaignPaused}, store.CampaignRunning); err != nil {
 			return err

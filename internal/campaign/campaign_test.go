@@ -373,3 +373,135 @@ func TestBadCampaigns(t *testing.T) {
 		}
 	})
 }
+
+// TestLateChangesAreHonoured blacklists, opts out and marks deceased
+// contacts after the campaign's recipients were written: feeding skips them.
+func TestLateChangesAreHonoured(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	var cs []sms.Contact
+	for i := range 4 {
+		cs = append(cs, contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(400 + i), Tags: []string{"late"}}))
+	}
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("late"), Body: ptr("Oi"), Window: &always, Audience: &store.Audience{Tags: []string{"late"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Campaigns.Start(ctx, c.ID)
+	a.Campaigns.MaxInFlight, a.Campaigns.Slice = 0, 50*time.Millisecond // write the recipients, feed nobody
+	err = a.Campaigns.Feed(ctx, c.ID, -1)
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) {
+		t.Fatalf("first feed: %v", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.Recipients != 4 || got.Fed != 0 {
+		t.Fatalf("after writing the recipients: %+v", got)
+	}
+	a.Dispatch.Blacklist(ctx, []string{cs[0].Phone}, "late", nil)
+	cs[1].OptedOut, cs[2].Deceased = true, true
+	a.DB.UpdateContact(ctx, cs[1])
+	a.DB.UpdateContact(ctx, cs[2])
+	a.Campaigns.MaxInFlight = 100
+	feedAll(t, s, c.ID)
+	got, _ := a.DB.GetCampaign(ctx, c.ID)
+	want := map[string]int64{store.SkipBlacklisted: 1, store.SkipOptedOut: 1, store.SkipDeceased: 1}
+	if got.Fed != 1 || fmt.Sprint(got.SkippedBy) != fmt.Sprint(want) {
+		t.Errorf("fed %d, skipped %v; want 1 fed and %v", got.Fed, got.SkippedBy, want)
+	}
+}
+
+func TestCheckRecipients(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		s := apptest.New(t, apptest.WithDatabase(dsn))
+		a := s.App
+		ok := contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(500)})
+		dead := contact(t, s, sms.Contact{Name: "Falecida", Phone: phone(501), Deceased: true})
+		out := contact(t, s, sms.Contact{Name: "Saiu", Phone: phone(502), OptedOut: true})
+		a.Dispatch.Blacklist(ctx, []string{phone(503)}, "x", nil)
+		ms, err := a.Dispatch.Submit(ctx, []dispatch.Request{{To: phone(504), Body: "x", SendAt: ptr(time.Now().Add(time.Hour))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := `UPDATE messages SET error_code = 'not_disturb' WHERE id = $1`
+		if a.DB.Dialect() == store.SQLite {
+			q = `UPDATE messages SET error_code = 'not_disturb' WHERE id = ?1`
+		}
+		if _, err := a.DB.Writer().Exec(q, ms[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		targets := []campaign.Target{{ContactID: &ok.ID}, {To: "(11) 3333-0001"}, {ContactID: &dead.ID}, {To: out.Phone},
+			{To: phone(503)}, {To: phone(504)}, {To: "11 93000-0500"}, {ContactID: ptr(int64(99999))}, {To: phone(505)}}
+		got, err := a.Campaigns.Check(ctx, targets, sms.Marketing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"", store.SkipNoValidPhone, store.SkipDeceased, store.SkipOptedOut, store.SkipBlacklisted, store.SkipNotDisturb,
+			store.SkipDuplicate, "no_such_contact", ""}
+		for i, w := range want {
+			if got[i].Reason != w || got[i].OK != (w == "") {
+				t.Errorf("target %d: %+v, want reason %q", i, got[i], w)
+			}
+		}
+		if got[0].Name != "Fulana" || got[0].Phone != phone(500) {
+			t.Errorf("first target %+v", got[0])
+		}
+		// Transactional messages go to the opted-out and the blacklisted.
+		got, err = a.Campaigns.Check(ctx, targets[3:5], sms.Transactional)
+		if err != nil || !got[0].OK || !got[1].OK {
+			t.Errorf("transactional check: %+v %v", got, err)
+		}
+	})
+}
+
+func TestScheduledPauseResume(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(600), Tags: []string{"s"}})
+	at := time.Now().Add(time.Hour)
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("agendada"), Body: ptr("Oi"), Window: &always,
+		Audience: &store.Audience{Tags: []string{"s"}}, ScheduleAt: &at}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		fn   func(context.Context, int64) (store.Campaign, error)
+		want string
+	}{{a.Campaigns.Start, "scheduled"}, {a.Campaigns.Pause, "paused"}, {a.Campaigns.Resume, "scheduled"}} {
+		got, err := step.fn(ctx, c.ID)
+		if err != nil || got.State != step.want {
+			t.Fatalf("got %s, %v; want %s", got.State, err, step.want)
+		}
+	}
+	err = a.Campaigns.Feed(ctx, c.ID, -1)
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) || snooze.Duration < 59*time.Minute {
+		t.Errorf("feeding before the schedule: %v, want a snooze of about an hour", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.Materialized || got.State != "scheduled" {
+		t.Errorf("a scheduled campaign started early: %+v", got)
+	}
+}
+
+func TestInactiveProviderPausesTheCampaign(t *testing.T) {
+	s := apptest.New(t)
+	a := s.App
+	contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(700), Tags: []string{"p"}})
+	if _, err := a.Providers.Create(ctx, providers.Input{Name: "outro", Type: "mock"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr("p"), Body: ptr("Oi"), Window: &always, Provider: ptr("outro"),
+		Audience: &store.Audience{Tags: []string{"p"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Campaigns.Start(ctx, c.ID)
+	if _, err := a.Providers.Update(ctx, "outro", providers.Input{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Campaigns.Feed(ctx, c.ID, -1); err != nil {
+		t.Fatalf("feed: %v", err)
+	}
+	if got, _ := a.DB.GetCampaign(ctx, c.ID); got.State != store.CampaignPaused || got.Fed != 0 {
+		t.Errorf("campaign of an inactive provider: %+v", got)
+	}
+}

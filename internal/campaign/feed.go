@@ -165,7 +165,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 	default:
 		return nil // paused, canceled, completed: resuming enqueues a new job
 	}
-	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+time.Minute))
+	ok, err := s.db.ClaimFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		bg := context.WithoutCancel(ctx)
 		var snooze *river.JobSnoozeError
 		if errors.As(err, &snooze) {
-			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+time.Minute))
+			s.db.HoldFeeder(bg, id, owner, s.now().Add(snooze.Duration+feedGrace))
 			return
 		}
 		s.db.ReleaseFeeder(bg, id, owner)
@@ -195,6 +195,9 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		start := time.Now()
 		if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.Materialize(ctx, spec, extra) }); err != nil {
 			return fmt.Errorf("campaign %d: write recipients: %w", id, err)
+		}
+		if err := s.db.Analyze(ctx, "campaign_recipients", "messages"); err != nil {
+			return err
 		}
 		s.log.Info("campaign recipients written", "campaign", id, "took", time.Since(start).Round(time.Millisecond))
 	}
@@ -245,7 +248,21 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 			continue
 		}
 		fed, more, err := s.feedChunk(ctx, c, tb, n)
+		if errors.Is(err, errNoProvider) {
+			// The provider was removed or deactivated: retrying cannot help
+			// until someone acts, so the campaign pauses.
+			s.log.Warn("campaign paused: its provider cannot send", "campaign", id, "provider", c.Provider, "err", err)
+			perr := s.db.InTx(ctx, func(tx *store.Tx) error {
+				return tx.SetCampaignState(ctx, id, []string{store.CampaignRunning}, store.CampaignPaused)
+			})
+			s.forget(id)
+			return perr
+		}
 		if err != nil {
+			return err
+		}
+		// Renewed with each chunk, the lease runs out soon after a feeder dies.
+		if err := s.db.HoldFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace)); err != nil {
 			return err
 		}
 		tokens -= float64(fed)
@@ -259,6 +276,16 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 }
 
 var errStopped = errors.New("campaign: no longer running")
+
+// errNoProvider marks a chunk that could not be queued because the
+// campaign's provider is gone or inactive.
+var errNoProvider = errors.New("campaign: the provider cannot send")
+
+// feedGrace is how long a feeder's lease outlasts its slice: room for the
+// last chunk (or writing a large audience's recipients) before another
+// feeder may take over. Two feeders at once would still send nobody twice
+// (each chunk is one transaction on the locked campaign, past its cursor).
+const feedGrace = 10 * time.Second
 
 // feedChunk turns up to n pending recipients into messages and batches in
 // one transaction. It returns how many it took (fed or skipped) and whether
@@ -280,6 +307,17 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 			return err
 		}
 		taken = len(contacts)
+		var listed map[string]bool
+		if c.Kind == sms.Marketing {
+			// Numbers blacklisted since the recipients were written.
+			phones := make([]string, len(contacts))
+			for i := range contacts {
+				phones[i] = contacts[i].Phone
+			}
+			if listed, err = s.db.Blacklisted(ctx, phones); err != nil {
+				return err
+			}
+		}
 		res := store.FeedResult{Queued: make(map[int64]int64, len(contacts)), Skipped: map[string][]int64{}}
 		msgs := make([]store.NewMessage, 0, len(contacts))
 		for i := range contacts {
@@ -288,6 +326,10 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 			text, missing := tb.Render(sms.ContactVars(ct, "", cv))
 			if (len(missing) > 0 && c.OnMissing != "blank") || strings.TrimSpace(text) == "" {
 				res.Skipped[store.SkipMissingField] = append(res.Skipped[store.SkipMissingField], ct.ID)
+				continue
+			}
+			if listed[ct.Phone] {
+				res.Skipped[store.SkipBlacklisted] = append(res.Skipped[store.SkipBlacklisted], ct.ID)
 				continue
 			}
 			if reason := lateReason(ct, c.Kind); reason != "" {
@@ -301,6 +343,9 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 				TemplateID: c.TemplateID, CreatedBy: c.CreatedBy})
 		}
 		stored, err := s.d.QueueChunk(ctx, tx, c.Provider, c.ID, msgs)
+		if k := sms.KindOf(err); k == sms.KindNotFound || k == sms.KindConflict {
+			return fmt.Errorf("%w: %w", errNoProvider, err)
+		}
 		if err != nil {
 			return err
 		}

@@ -265,6 +265,7 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 	ch := store.ImportChunk{ImportID: importID, ListID: listID}
 	byPhone, byExt := map[string]int{}, map[string]int{}
 	var read int64
+	nextAnalyze := int64(20000)
 	flush := func() error {
 		ch.RowsRead, ch.Bytes = read, cr.n
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -281,6 +282,13 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 		}
 		if progress != nil {
 			progress(*counts)
+		}
+		if read >= nextAnalyze {
+			// The contacts table grows fast: keep PostgreSQL's plans on its indexes.
+			nextAnalyze *= 4
+			if err := s.db.Analyze(ctx, "contacts", "list_members"); err != nil {
+				return err
+			}
 		}
 		ch.Rows, ch.Rejects, ch.Merged = ch.Rows[:0], ch.Rejects[:0], 0
 		clear(byPhone)

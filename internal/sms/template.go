@@ -47,6 +47,7 @@ type TemplateSyntaxError struct {
 	Problem              string
 }
 
+// Error says the problem and its line and column.
 func (e *TemplateSyntaxError) Error() string {
 	return fmt.Sprintf("%s at line %d, column %d", e.Problem, e.Line, e.Column)
 }

@@ -14,9 +14,10 @@ import (
 
 // campaignQueries are the campaign statements that differ by dialect.
 type campaignQueries struct {
-	markQueued  string // ?1 campaign, ?2 JSON [[contact, message], ...]
+	markQueued  string // ?1 campaign, ?2 JSON [contact, ...]; messages found by reference cp<campaign>.<contact>
 	markSkipped string // ?1 campaign, ?2 JSON [contact, ...], ?3 reason
 	hourBucket  string // an expression of messages m's delivered_at truncated to the hour, as text
+	notDisturb  string // ?1 JSON [phone, ...]: those a provider refused as "Não Me Perturbe"
 }
 
 // The states of a campaign.
@@ -526,11 +527,11 @@ type FeedResult struct {
 func (tx *Tx) RecordFeed(ctx context.Context, campaignID int64, r FeedResult) error {
 	cq := tx.db.bq().campaignQueries
 	if len(r.Queued) > 0 {
-		pairs := make([][2]int64, 0, len(r.Queued))
-		for c, m := range r.Queued {
-			pairs = append(pairs, [2]int64{c, m})
+		ids := make([]int64, 0, len(r.Queued))
+		for c := range r.Queued {
+			ids = append(ids, c)
 		}
-		if _, err := tx.ExecContext(ctx, cq.markQueued, campaignID, jsonArray(pairs)); err != nil {
+		if _, err := tx.ExecContext(ctx, cq.markQueued, campaignID, jsonArray(ids)); err != nil {
 			return wrapDBErr("record feed", err)
 		}
 	}
@@ -683,4 +684,60 @@ WHERE m.campaign_id = $1 AND m.state = 'delivered' GROUP BY h ORDER BY h`), camp
 		st.Deliveries = append(st.Deliveries, h)
 	}
 	return st, wrapDBErr("campaign stats", rows.Err())
+}
+
+// Recipient is one contact of a started campaign and what became of it.
+type Recipient struct {
+	ContactID int64  `json:"contact_id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Status    string `json:"status" doc:"pending, queued, skipped or canceled"`
+	Reason    string `json:"reason,omitempty" doc:"Why it was skipped"`
+	MessageID *int64 `json:"message_id,omitempty"`
+}
+
+// Recipients lists a campaign's recipients after contact id after, in
+// order, with status (any when empty) and reason (any when empty).
+func (db *DB) Recipients(ctx context.Context, campaignID int64, status, reason string, after int64, limit int) ([]Recipient, error) {
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT r.contact_id, coalesce(c.name, ''), coalesce(c.phone, ''), r.status, r.reason, r.message_id
+FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id
+WHERE r.campaign_id = $1 AND r.contact_id > $2 AND ($3 = '' OR r.status = $3) AND ($4 = '' OR r.reason = $4)
+ORDER BY r.contact_id LIMIT $5`), campaignID, after, status, reason, min(max(limit, 1), 1000))
+	if err != nil {
+		return nil, wrapDBErr("recipients", err)
+	}
+	defer rows.Close()
+	out := []Recipient{}
+	for rows.Next() {
+		var r Recipient
+		var msg sql.NullInt64
+		if err := rows.Scan(&r.ContactID, &r.Name, &r.Phone, &r.Status, &r.Reason, &msg); err != nil {
+			return nil, wrapDBErr("recipients", err)
+		}
+		r.MessageID = nullInt(msg)
+		out = append(out, r)
+	}
+	return out, wrapDBErr("recipients", rows.Err())
+}
+
+// RefusedAsNotDisturb returns which of phones a provider refused as on the
+// national "Não Me Perturbe" register.
+func (db *DB) RefusedAsNotDisturb(ctx context.Context, phones []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(phones) == 0 {
+		return out, nil
+	}
+	rows, err := db.read.QueryContext(ctx, db.bq().notDisturb, jsonArray(phones))
+	if err != nil {
+		return nil, wrapDBErr("not disturb", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, wrapDBErr("not disturb", err)
+		}
+		out[p] = true
+	}
+	return out, wrapDBErr("not disturb", rows.Err())
 }

@@ -17,7 +17,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/recado-sms/recado/internal/sms"
 )
@@ -85,20 +84,22 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
 			return nil, fmt.Errorf("store: create data folder: %w", err)
 		}
-		db.write, err = sql.Open("sqlite", sqliteDSN(dsn, false))
+		wc, err := openSQLite(sqliteDSN(dsn, false))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		db.write = sql.OpenDB(wc)
 		// One writer: SQLite allows one at a time, and a single connection
 		// queues writers in Go instead of failing them with SQLITE_BUSY.
 		db.write.SetMaxOpenConns(1)
 		db.write.SetConnMaxLifetime(0)
 		db.write.SetConnMaxIdleTime(0)
-		db.read, err = sql.Open("sqlite", sqliteDSN(dsn, true))
+		rc, err := openSQLite(sqliteDSN(dsn, true))
 		if err != nil {
 			db.write.Close()
 			return nil, fmt.Errorf("store: open sqlite reader: %w", err)
 		}
+		db.read = sql.OpenDB(rc)
 		n := opts.ReadConns
 		if n == 0 {
 			n = max(4, runtime.NumCPU())
@@ -269,4 +270,20 @@ func isConnErr(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "connection refused") || strings.Contains(s, "broken pipe") ||
 		strings.Contains(s, "database is locked") || strings.Contains(s, "the database system is")
+}
+
+// Analyze refreshes PostgreSQL's statistics of tables, whose plans go wrong
+// while a bulk load grows a table from nearly empty faster than autovacuum
+// looks at it. On SQLite it does nothing. Table names are Recado's own,
+// never input.
+func (db *DB) Analyze(ctx context.Context, tables ...string) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	for _, t := range tables {
+		if _, err := db.write.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return wrapDBErr("analyze "+t, err)
+		}
+	}
+	return nil
 }

@@ -189,7 +189,8 @@ func TestCampaignPages(t *testing.T) {
 		wantContains(t, b.get("/campaigns?state=completed"), "Natal")
 		wantStatus(t, b.get("/campaigns?state=bogus"), http.StatusUnprocessableEntity)
 
-		// Another, scheduled for later: paused, resumed, canceled.
+		// Another, scheduled for later: paused, resumed (waiting for its
+		// time again), canceled.
 		later := time.Now().Add(48 * time.Hour).In(sms.SaoPaulo).Format("2006-01-02T15:04")
 		wantStatus(t, b.post("/campaigns", campaignForm(l.ID, url.Values{"name": {"Depois"}, "schedule_at": {later}})), http.StatusSeeOther)
 		second := campaigns(t, s)[0]
@@ -197,7 +198,7 @@ func TestCampaignPages(t *testing.T) {
 		wantStatus(t, b.post(path2+"/start", nil), http.StatusSeeOther)
 		wantContains(t, b.get(path2), `data-cstate="scheduled"`, `id="pause-campaign"`, "sse-connect")
 		wantContains(t, b.get("/"), `id="active-campaigns"`, "Depois")
-		for _, step := range []struct{ action, state string }{{"pause", "paused"}, {"resume", "running"}, {"pause", "paused"}, {"cancel", "canceled"}} {
+		for _, step := range []struct{ action, state string }{{"pause", "paused"}, {"resume", "scheduled"}, {"pause", "paused"}, {"cancel", "canceled"}} {
 			wantStatus(t, b.post(path2+"/"+step.action, nil), http.StatusSeeOther)
 			if got, _ := s.App.DB.GetCampaign(ctx, second.ID); got.State != step.state {
 				t.Fatalf("after %s: %s, want %s", step.action, got.State, step.state)

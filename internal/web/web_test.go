@@ -507,3 +507,17 @@ func providersInput(settings string) providers.Input {
 	json.Unmarshal([]byte(settings), &m)
 	return providers.Input{Settings: m}
 }
+
+// TestFormTooLarge: a form over the size limit is refused before it is read
+// whole, and changes nothing.
+func TestFormTooLarge(t *testing.T) {
+	s := newServer(t)
+	b := manager(t, s)
+	b.get("/contacts/new")
+	big := strings.Repeat("x", 129<<20)
+	p := b.post("/contacts", url.Values{"name": {"Fulana"}, "phone": {"11900000001"}, "fields": {big}})
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
+	if cs, _ := s.App.DB.ListContacts(context.Background(), store.ContactFilter{}); len(cs) != 0 {
+		t.Fatal("an oversized form stored a contact")
+	}
+}

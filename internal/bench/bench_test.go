@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recado-sms/recado/internal/store/storetest"
+)
+
+// TestScenarios runs every scenario small on each database: each must
+// finish, pass its own checks (every message accepted exactly once, every
+// webhook applied) and report a row with figures.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Recado and runs load")
+	}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			cfg := Config{N: 1000, Rate: 500, Workers: 2}
+			if dialect == "postgres" {
+				cfg.DatabaseURL = storetest.PostgresDSN(t)
+			}
+			results, err := Run(context.Background(), cfg, Builtin())
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]Result{}
+			for _, r := range results {
+				seen[r.Scenario] = r
+				if r.Database != dialect || r.Seconds <= 0 || r.Throughput <= 0 || r.Requests == 0 || r.P50 <= 0 || r.P99 < r.P50 || r.Max < r.P99 {
+					t.Errorf("row %+v", r)
+				}
+			}
+			for _, name := range []string{"send", "webhooks", "api", "api:send", "api:read"} {
+				r, ok := seen[name]
+				if !ok {
+					t.Errorf("no row for %s", name)
+					continue
+				}
+				if !strings.Contains(name, ":") && len(r.Checks) == 0 {
+					t.Errorf("%s reports no checks", name)
+				}
+			}
+			if r := seen["send"]; r.Requests != 1 || r.Extra["accepted/s"] <= 0 {
+				t.Errorf("send: %d requests of 1000 messages for 1000, extra %v", r.Requests, r.Extra)
+			}
+			if r := seen["webhooks"]; r.Requests != 1000 {
+				t.Errorf("webhooks: %d requests for 1000", r.Requests)
+			}
+			if r := seen["api:send"]; r.Requests != 500 || seen["api:read"].Requests != 500 || r.Rate != 500 {
+				t.Errorf("api: %d sends and %d reads of 1000 at %d/s", r.Requests, seen["api:read"].Requests, r.Rate)
+			}
+			var table bytes.Buffer
+			if err := WriteTable(&table, results); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(table.String(), "messages/s") || !strings.Contains(table.String(), "exactly once") {
+				t.Errorf("table:\n%s", table.String())
+			}
+		})
+	}
+}
+
+func TestSelect(t *testing.T) {
+	all := Builtin()
+	got, err := Select(all, " webhooks, send ")
+	if err != nil || len(got) != 2 || got[0].Name != "webhooks" || got[1].Name != "send" {
+		t.Fatalf("Select = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "campaign", "send,nope"} {
+		if _, err := Select(all, bad); err == nil {
+			t.Errorf("Select(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	n, p50, p99, most := percentiles(ds)
+	if n != 100 || p50 != 50*time.Millisecond || p99 != 99*time.Millisecond || most != 100*time.Millisecond {
+		t.Fatalf("percentiles = %d %v %v %v", n, p50, p99, most)
+	}
+	if n, _, _, _ := percentiles(nil); n != 0 {
+		t.Fatal("percentiles of nothing")
+	}
+}
+
+func TestRefusesAUsedDatabase(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	env, err := Start(context.Background(), Config{DatabaseURL: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Close()
+	if _, err := Start(context.Background(), Config{DatabaseURL: dsn}); err == nil || !strings.Contains(err.Error(), "already has users") {
+		t.Fatalf("a second bench on the same database: %v", err)
+	}
+}
