@@ -87,6 +87,12 @@ func TestBrowserCampaign(t *testing.T) {
 	do(t, ctx, "preview for an imported contact",
 		chromedp.SendKeys(chromedp.ID("campaign-sample"), "Beltrana"),
 		chromedp.Poll[chromedp.Void](`(document.getElementById("template-rendered") || {}).textContent === "Olá Beltrana! Seu plano prata ganhou um presente de Natal."`))
+	do(t, ctx, "the kind's default sending hours",
+		chromedp.Click(chromedp.ID("kind-transactional")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("open-sun").checked`),
+		chromedp.Click(chromedp.ID("kind-marketing")),
+		chromedp.Poll[chromedp.Void](`!document.getElementById("open-sun").checked && document.getElementById("open-sat").checked`),
+		htmxReady("#window-always"))
 	do(t, ctx, "send at any hour",
 		chromedp.Click(chromedp.ID("window-always")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("open-sun").checked && document.getElementById("open-on-holidays").checked`))
@@ -206,5 +212,33 @@ func TestBrowserSegment(t *testing.T) {
 	do(t, ctx, "save", chromedp.Click(chromedp.ID("segment-save")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if gs, _ := s.App.DB.Segments(bg); len(gs) != 1 || len(gs[0].Filter.Conditions) != 2 {
 		t.Fatalf("saved %+v", gs)
+	}
+}
+
+// TestBrowserCampaignPagesPhone: the pages of campaigns, lists, saved
+// filters, imports and reports fit a phone's screen without scrolling
+// sideways (wide tables scroll inside their own box).
+func TestBrowserCampaignPagesPhone(t *testing.T) {
+	s := newServer(t)
+	bg := context.Background()
+	l, _ := s.App.DB.CreateList(bg, "Clientes de São Paulo", "Quem comprou em 2026", nil)
+	c := contact(t, s, "Fulana Teste", "+5511900000001")
+	if err := s.App.DB.ChangeMembers(bg, l.ID, []int64{c.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+	name, body := "Natal 2026", "Olá {{primeiro_nome}}! Feliz Natal."
+	camp, err := s.App.Campaigns.Create(bg, campaign.Input{Name: &name, Body: &body, Audience: &store.Audience{Lists: []int64{l.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := chrome(t)
+	do(t, ctx, "phone screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
+	for _, p := range []string{"/campaigns", "/campaigns/new", fmt.Sprintf("/campaigns/%d", camp.ID), "/lists", fmt.Sprintf("/lists/%d", l.ID),
+		"/segments/new", "/imports", "/reports", "/reports/costs", "/reports/reconcile"} {
+		visit(t, ctx, s.URL+p)
+		if over := eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+			t.Errorf("%s overflows sideways: %d > %d", p, eval[int](t, ctx, `document.documentElement.scrollWidth`), eval[int](t, ctx, `window.innerWidth`))
+		}
 	}
 }
