@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
@@ -32,12 +33,21 @@ type Columns struct {
 // SampleRows is how many data rows Columns shows.
 const SampleRows = 5
 
+// StagedFor is how long a staged file waits for its mapping: staging
+// another removes those older.
+const StagedFor = 24 * time.Hour
+
 // Stage stores an uploaded file for an import that waits for its column
 // mapping (see Begin). Nothing is kept when the file cannot be read whole
 // or is empty.
 func (s *Service) Stage(ctx context.Context, filename string, r io.Reader, by *int64) (store.Import, error) {
 	if len(filename) > 200 {
 		filename = filename[:200]
+	}
+	if n, err := s.db.DeleteStaleUploads(ctx, time.Now().Add(-StagedFor)); err != nil {
+		return store.Import{}, err
+	} else if n > 0 {
+		s.log.Info("stale uploads removed", "imports", n)
 	}
 	im, err := s.db.CreateImport(ctx, store.Import{Filename: filename, CreatedBy: by})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -107,6 +108,24 @@ func TestStagedImport(t *testing.T) {
 		}
 		if err := s.DiscardStaged(ctx, other.ID); sms.KindOf(err) != sms.KindNotFound {
 			t.Fatalf("discarding a gone import: %v", err)
+		}
+
+		// Uploads left waiting go after a while; started imports stay.
+		left, err := s.Stage(ctx, "esquecido.csv", strings.NewReader("telefone\n11900000004\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.DeleteStaleUploads(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("a fresh upload went: %d, %v", n, err)
+		}
+		if n, err := db.DeleteStaleUploads(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("stale uploads removed: %d, %v", n, err)
+		}
+		if _, err := db.GetImport(ctx, left.ID); sms.KindOf(err) != sms.KindNotFound {
+			t.Fatalf("the stale upload stayed: %v", err)
+		}
+		if _, err := db.GetImport(ctx, im.ID); err != nil {
+			t.Fatalf("a started import went: %v", err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/recado-sms/recado/internal/sms"
 )
@@ -37,4 +38,16 @@ func (db *DB) DeleteStagedImport(ctx context.Context, id int64) error {
 		return sms.Errorf(sms.KindConflict, "import %d has started: it is kept", id)
 	}
 	return nil
+}
+
+// DeleteStaleUploads removes the uploads still waiting, for their column
+// mapping or the rest of their file, since before before, with their files:
+// uploads left behind keep no space for ever.
+func (db *DB) DeleteStaleUploads(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`DELETE FROM imports WHERE status = 'uploading' AND created_at < $1`), before.UTC())
+	if err != nil {
+		return 0, wrapDBErr("delete stale uploads", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
