@@ -19,6 +19,34 @@ import (
 	"github.com/recado-sms/recado/internal/store"
 )
 
+// longChrome is chrome for the longer walks through the campaign pages:
+// the same fresh headless Chromium, given 90 seconds instead of 30, which
+// they need under the race detector on a busy machine.
+func longChrome(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
 // TestBrowserCampaign imports a CSV into a list, builds a campaign to it,
 // does the dry run, starts it with the mock provider and watches its
 // dashboard reach "completed" with every message delivered without the
@@ -41,9 +69,7 @@ func TestBrowserCampaign(t *testing.T) {
 	if err := os.WriteFile(csv, []byte(rows), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx := chrome(t)
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := longChrome(t)
 	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
 
 	// Upload, with the upload's progress, then map the columns.
@@ -184,7 +210,7 @@ func TestBrowserSegment(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx := chrome(t)
+	ctx := longChrome(t)
 	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
 	visit(t, ctx, s.URL+"/segments/new")
 	do(t, ctx, "name it, pick the tag field",
@@ -231,7 +257,7 @@ func TestBrowserCampaignPagesPhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := chrome(t)
+	ctx := longChrome(t)
 	do(t, ctx, "phone screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
 	for _, p := range []string{"/campaigns", "/campaigns/new", fmt.Sprintf("/campaigns/%d", camp.ID), "/lists", fmt.Sprintf("/lists/%d", l.ID),
