@@ -334,7 +334,8 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Templates: a.Templates, TwoFactor: a.TwoFactor, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: a.Templates, TwoFactor: a.TwoFactor, Logger: a.log,
+		Campaigns: a.Campaigns, Imports: a.Imports, Reports: a.Reports}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ type contactsData struct {
 	Q        string
 	Contacts []sms.Contact
 	Next     string
+	Scope    contactScope // by tag, list or saved filter (contact_scope.go)
 }
 
 func (s *Server) contactsPage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -35,13 +36,18 @@ func (s *Server) contactsPage(w http.ResponseWriter, r *http.Request, p auth.Pri
 		before = n
 	}
 	f := store.ContactFilter{Query: q, Before: before, Limit: 50}
+	scope, err := s.readContactScope(r.Context(), r.URL.Query(), &f)
+	if err != nil {
+		return err
+	}
 	cs, err := s.DB.ListContacts(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	data := contactsData{Q: q, Contacts: cs}
+	data := contactsData{Q: q, Contacts: cs, Scope: scope}
 	if len(cs) == f.Limit {
-		data.Next = fmt.Sprintf("/contacts?%s", queryString("q", q, "before", strconv.FormatInt(cs[len(cs)-1].ID, 10)))
+		data.Next = fmt.Sprintf("/contacts?%s", queryString("q", q, "tag", scope.Tag, "list_id", scope.List, "segment_id", scope.Segment,
+			"before", strconv.FormatInt(cs[len(cs)-1].ID, 10)))
 	}
 	if isHTMX(r) && r.Header.Get("HX-Target") == "contact-list" {
 		s.render(w, r, http.StatusOK, "contacts", "contact-list", data)
@@ -230,7 +236,8 @@ type contactData struct {
 	Sendable  bool
 	Reason    string
 	Blacklist bool
-	OOB       bool // drawn for a live update: the statistics are swapped out of band
+	Lists     []store.List // the lists it is in
+	OOB       bool         // drawn for a live update: the statistics are swapped out of band
 }
 
 // sendForm is the "send SMS" form of a contact's page.
@@ -283,6 +290,9 @@ func (s *Server) loadContact(ctx context.Context, r *http.Request) (contactData,
 		return d, err
 	}
 	d.Blacklist = listed[c.Phone]
+	if d.Lists, err = s.DB.ListsOfContact(ctx, c.ID); err != nil {
+		return d, err
+	}
 	if c.Deceased {
 		d.Sendable, d.Reason = false, "deceased"
 	}

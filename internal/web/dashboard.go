@@ -98,6 +98,7 @@ type dashboardData struct {
 	Reasons   []store.Reason
 	Providers []providers.View
 	ShowCost  bool
+	Campaigns []store.Campaign // running, scheduled and paused campaigns
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -113,6 +114,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p auth.Princi
 	}
 	reasons = reasons[:min(len(reasons), 8)]
 	data := dashboardData{Stats: st, Reasons: reasons, ShowCost: p.Can(auth.ReportsRead)}
+	if p.Can(auth.CampaignsRead) {
+		if data.Campaigns, err = s.DB.ListCampaigns(ctx, []string{store.CampaignRunning, store.CampaignScheduled, store.CampaignPaused}, 10); err != nil {
+			return err
+		}
+	}
 	if data.ShowCost {
 		if data.Providers, err = s.Providers.List(ctx); err != nil {
 			return err

@@ -13,9 +13,12 @@ import (
 
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 	"github.com/recado-sms/recado/internal/templates"
@@ -31,6 +34,11 @@ type Deps struct {
 	Templates *templates.Service
 	TwoFactor *accounts.TwoFactor
 	Logger    *slog.Logger
+
+	// Campaigns at scale (issue 6): campaigns, contact imports, reports.
+	Campaigns *campaign.Service
+	Imports   *imports.Service
+	Reports   *reports.Service
 }
 
 // Config tunes the UI. Zero fields take the defaults in parentheses.
@@ -224,6 +232,60 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /settings/2fa/confirm", s.action(auth.TokensManage, s.settingsTwoFactorConfirm))
 	mux.HandleFunc("POST /settings/2fa/disable", s.action(auth.TokensManage, s.settingsTwoFactorDisable))
 	mux.HandleFunc("POST /language", s.switchLanguage)
+
+	// Campaigns at scale (issue 6): lists, saved filters (segments), contact
+	// imports, campaigns and reports.
+	mux.HandleFunc("GET /lists", s.page(auth.ContactsRead, s.listsPage))
+	mux.HandleFunc("POST /lists", s.action(auth.ContactsWrite, s.listCreate))
+	mux.HandleFunc("GET /lists/{id}", s.page(auth.ContactsRead, s.listPage))
+	mux.HandleFunc("POST /lists/{id}", s.action(auth.ContactsWrite, s.listUpdate))
+	mux.HandleFunc("POST /lists/{id}/delete", s.action(auth.ContactsDelete, s.listDelete))
+	mux.HandleFunc("GET /lists/{id}/find", s.page(auth.ContactsWrite, s.listFind))
+	mux.HandleFunc("GET /lists/{id}/pick/{contact}", s.page(auth.ContactsWrite, s.listPick))
+	mux.HandleFunc("POST /lists/{id}/members", s.action(auth.ContactsWrite, s.listAddMembers))
+	mux.HandleFunc("POST /lists/{id}/members/remove", s.action(auth.ContactsWrite, s.listRemoveMembers))
+	mux.HandleFunc("POST /lists/{id}/members/from", s.action(auth.ContactsWrite, s.listAddFrom))
+
+	mux.HandleFunc("GET /segments", s.page(auth.ContactsRead, s.segmentsPage))
+	mux.HandleFunc("GET /segments/new", s.page(auth.ContactsWrite, s.segmentNewPage))
+	mux.HandleFunc("POST /segments", s.action(auth.ContactsWrite, s.segmentCreate))
+	mux.HandleFunc("POST /segments/conditions", s.action(auth.ContactsRead, s.segmentConditions))
+	mux.HandleFunc("POST /segments/count", s.action(auth.ContactsRead, s.segmentCount))
+	mux.HandleFunc("GET /segments/{id}", s.page(auth.ContactsRead, s.segmentPage))
+	mux.HandleFunc("POST /segments/{id}", s.action(auth.ContactsWrite, s.segmentUpdate))
+	mux.HandleFunc("POST /segments/{id}/delete", s.action(auth.ContactsDelete, s.segmentDelete))
+
+	mux.HandleFunc("GET /imports", s.page(auth.ContactsRead, s.importsPage))
+	mux.HandleFunc("POST /imports", s.action(auth.ContactsWrite, s.importUpload))
+	mux.HandleFunc("GET /imports/{id}", s.page(auth.ContactsRead, s.importPage))
+	mux.HandleFunc("GET /imports/{id}/live", s.page(auth.ContactsRead, s.importLive))
+	mux.HandleFunc("GET /imports/{id}/rejected.csv", s.page(auth.ContactsRead, s.importRejected))
+	mux.HandleFunc("POST /imports/{id}/start", s.action(auth.ContactsWrite, s.importStart))
+	mux.HandleFunc("POST /imports/{id}/discard", s.action(auth.ContactsWrite, s.importDiscard))
+
+	mux.HandleFunc("GET /campaigns", s.page(auth.CampaignsRead, s.campaignsPage))
+	mux.HandleFunc("GET /campaigns/new", s.page(auth.CampaignsWrite, s.campaignNewPage))
+	mux.HandleFunc("POST /campaigns", s.action(auth.CampaignsWrite, s.campaignCreate))
+	mux.HandleFunc("POST /campaigns/preview", s.action(auth.CampaignsRead, s.campaignPreview))
+	mux.HandleFunc("GET /campaigns/template", s.page(auth.CampaignsWrite, s.campaignTemplate))
+	mux.HandleFunc("GET /campaigns/window", s.page(auth.CampaignsWrite, s.campaignWindowDefaults))
+	mux.HandleFunc("GET /campaigns/{id}", s.page(auth.CampaignsRead, s.campaignPage))
+	mux.HandleFunc("GET /campaigns/{id}/edit", s.page(auth.CampaignsWrite, s.campaignEditPage))
+	mux.HandleFunc("POST /campaigns/{id}", s.action(auth.CampaignsWrite, s.campaignUpdate))
+	mux.HandleFunc("GET /campaigns/{id}/dry-run", s.page(auth.CampaignsRead, s.campaignDryRun))
+	mux.HandleFunc("GET /campaigns/{id}/live", s.page(auth.CampaignsRead, s.campaignLive))
+	mux.HandleFunc("GET /campaigns/{id}/chart", s.page(auth.CampaignsRead, s.campaignChart))
+	mux.HandleFunc("POST /campaigns/{id}/start", s.action(auth.CampaignsWrite, s.campaignStart))
+	mux.HandleFunc("POST /campaigns/{id}/pause", s.action(auth.CampaignsWrite, s.campaignPause))
+	mux.HandleFunc("POST /campaigns/{id}/resume", s.action(auth.CampaignsWrite, s.campaignResume))
+	mux.HandleFunc("POST /campaigns/{id}/cancel", s.action(auth.CampaignsWrite, s.campaignCancel))
+	mux.HandleFunc("POST /campaigns/{id}/delete", s.action(auth.CampaignsWrite, s.campaignDelete))
+
+	mux.HandleFunc("GET /reports", s.page(auth.ReportsRead, s.reportsPage))
+	mux.HandleFunc("GET /reports/export.csv", s.page(auth.ReportsRead, s.reportsExport))
+	mux.HandleFunc("GET /reports/costs", s.page(auth.ReportsRead, s.costsPage))
+	mux.HandleFunc("GET /reports/reconcile", s.page(auth.ReportsRead, s.reconcilePage))
+	mux.HandleFunc("POST /reports/reconcile", s.action(auth.ReportsRead, s.reconcile))
 
 	mux.HandleFunc("/", s.notFound)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recado-sms/recado/internal/app/apptest"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
@@ -153,6 +154,16 @@ func TestPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := fmt.Sprintf("/messages/%d", ms[0].ID)
+	// Issue 6's pages: a list, a saved filter and a draft campaign.
+	ctx := context.Background()
+	l, _ := s.App.DB.CreateList(ctx, "Clientes", "", nil)
+	g, _ := s.App.DB.SaveSegment(ctx, store.Segment{Name: "VIP", Filter: sms.Filter{Conditions: []sms.Condition{{Field: "tag", Op: "has", Value: "vip"}}}})
+	body := "Oi"
+	camp, err := s.App.Campaigns.Create(ctx, campaign.Input{Name: &body, Body: &body, Audience: &store.Audience{Lists: []int64{l.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, seg, cmp := fmt.Sprintf("/lists/%d", l.ID), fmt.Sprintf("/segments/%d", g.ID), fmt.Sprintf("/campaigns/%d", camp.ID)
 	anon := newBrowser(t, s)
 	anon.get("/login")
 	op := operator(t, s, "operadora")
@@ -193,6 +204,38 @@ func TestPermissions(t *testing.T) {
 		{"POST", fmt.Sprintf("/contacts/%d/delete", c.ID+100), nil, signIn, forbidden, http.StatusNotFound},
 		{"POST", msg + "/delete", nil, signIn, forbidden, http.StatusConflict},
 		{"POST", msg + "/cancel", nil, signIn, ok, -1},
+
+		// Campaigns at scale (issue 6).
+		{"GET", "/lists", nil, signIn, ok, ok},
+		{"GET", list, nil, signIn, ok, ok},
+		{"GET", list + "/find?q=Fulana", nil, signIn, ok, ok},
+		{"POST", "/lists", url.Values{"name": {"Da operadora"}}, signIn, ok, -1},
+		{"POST", list + "/members", url.Values{"contact_id": {fmt.Sprint(c.ID)}}, signIn, ok, ok},
+		{"POST", list + "/members/from", url.Values{"tag": {"vip"}}, signIn, ok, ok},
+		{"POST", list + "/delete", nil, signIn, forbidden, -1},
+		{"GET", "/segments", nil, signIn, ok, ok},
+		{"GET", "/segments/new", nil, signIn, ok, ok},
+		{"GET", seg, nil, signIn, ok, ok},
+		{"POST", "/segments/count", url.Values{"field": {"tag"}, "op": {"has"}, "value": {"vip"}}, signIn, ok, ok},
+		{"POST", seg + "/delete", nil, signIn, forbidden, -1},
+		{"GET", "/imports", nil, signIn, ok, ok},
+		{"GET", "/imports/999", nil, signIn, http.StatusNotFound, http.StatusNotFound},
+		{"GET", "/campaigns", nil, signIn, ok, ok},
+		{"GET", cmp, nil, signIn, ok, ok},
+		{"GET", cmp + "/dry-run", nil, signIn, ok, ok},
+		{"GET", cmp + "/chart", nil, signIn, ok, ok},
+		{"GET", "/campaigns/new", nil, signIn, forbidden, ok},
+		{"GET", cmp + "/edit", nil, signIn, forbidden, ok},
+		{"POST", "/campaigns", url.Values{"name": {"x"}}, signIn, forbidden, http.StatusUnprocessableEntity},
+		{"POST", cmp, url.Values{"name": {""}}, signIn, forbidden, http.StatusUnprocessableEntity},
+		{"POST", cmp + "/pause", nil, signIn, forbidden, http.StatusConflict},
+		{"POST", cmp + "/start", nil, signIn, forbidden, -1},
+		{"POST", cmp + "/cancel", nil, signIn, forbidden, -1},
+		{"GET", "/reports", nil, signIn, forbidden, ok},
+		{"GET", "/reports/export.csv", nil, signIn, forbidden, ok},
+		{"GET", "/reports/costs", nil, signIn, forbidden, ok},
+		{"GET", "/reports/reconcile", nil, signIn, forbidden, ok},
+		{"POST", "/reports/reconcile", url.Values{"provider": {"mock"}}, signIn, forbidden, http.StatusUnprocessableEntity},
 	}
 	for _, tt := range tests {
 		for _, who := range []struct {

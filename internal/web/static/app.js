@@ -14,6 +14,15 @@
     var out = document.getElementById(id);
     if (out) { out.textContent = Array.from(e.target.value).length + " / " + e.target.maxLength; }
   });
+  // A form with data-progress shows how much of its upload has gone in the
+  // <progress> it names (htmx sends the form).
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-progress]");
+    var bar = form && document.getElementById(form.getAttribute("data-progress"));
+    if (!bar || !e.detail.total) { return; }
+    bar.hidden = false;
+    bar.value = Math.round(e.detail.loaded * 100 / e.detail.total);
+  });
   // htmx does not swap error answers: say something instead of nothing.
   document.addEventListener("htmx:responseError", function (e) {
     var status = e.detail.xhr ? e.detail.xhr.status : 0;
