@@ -61,8 +61,8 @@ func newRoot(getenv env, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Recado: a self-hosted SMS platform",
 		Long: `Recado sends SMS to contacts one by one and in campaigns, tracks every message from
 queued to delivered with its full history, and speaks to providers (Kolmeya, a mock)
-through plug-ins. Start it with "recado serve"; other systems use its REST API
-(documented at /api/docs).
+through plug-ins. Start it with "recado serve" and open its web UI; other systems use
+its REST API (documented at /api/docs) and its signed webhooks.
 
 Every flag can also be set in the environment: --data is RECADO_DATA, and so on.`,
 		SilenceUsage:  true,
@@ -74,7 +74,8 @@ Every flag can also be set in the environment: --data is RECADO_DATA, and so on.
 	pf.StringVar(&g.logLevel, "log-level", envOr(getenv, "RECADO_LOG_LEVEL", "info"), "debug, info, warn or error (RECADO_LOG_LEVEL)")
 	pf.StringVar(&g.logFormat, "log-format", envOr(getenv, "RECADO_LOG_FORMAT", "text"), "text or json (RECADO_LOG_FORMAT)")
 	g.secretKey = getenv("RECADO_SECRET_KEY")
-	root.AddCommand(newServe(g), newMigrate(g), newUser(g), newToken(g), newSend(g), newKolmeya(g), newFakeKolmeya(g), newBench(g), newBackup(g), newMigrateDB(g), newVersion(g))
+	root.AddCommand(newServe(g), newMigrate(g), newUser(g), newToken(g), newSend(g), newKolmeya(g), newFakeKolmeya(g), newBench(g),
+		newBackup(g), newMigrateDB(g), newVersion(g), newImport(g), newCampaign(g))
 	return root
 }
 

@@ -54,6 +54,11 @@ func TestMigrateDBToPostgres(t *testing.T) {
 		must(201, "POST", "/api/v1/contacts", map[string]any{"name": fmt.Sprintf("Fulana Teste %d", i), "phone": fmt.Sprintf("+55119%08d", i), "tags": []string{"vip"}})
 	}
 	must(201, "POST", "/api/v1/webhooks", map[string]any{"url": "http://127.0.0.1:1/hooks", "events": []string{"message.delivered"}})
+	// A campaign to the 20 contacts, from a template (issue 6's tables).
+	tm := must(201, "POST", "/api/v1/templates", map[string]any{"name": "aviso", "body": "Olá, {{primeiro_nome}}!"})
+	camp := must(201, "POST", "/api/v1/campaigns", map[string]any{"name": "Aviso", "template_id": tm["id"],
+		"audience": map[string]any{"tags": []string{"vip"}}, "window": map[string]any{"open_on_holidays": true}})
+	must(200, "POST", fmt.Sprintf("/api/v1/campaigns/%v/start", camp["id"]), nil)
 	msgs := make([]map[string]any, 300)
 	for i := range msgs {
 		msgs[i] = map[string]any{"to": fmt.Sprintf("+55119%08d", i), "body": "Olá! Teste de migração."}
@@ -62,7 +67,7 @@ func TestMigrateDBToPostgres(t *testing.T) {
 	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	must(202, "POST", "/api/v1/messages", map[string]any{"to": "+5511900000999", "body": "mais tarde", "send_at": later.Format(time.RFC3339)})
 	must(200, "POST", "/api/v1/blacklist", map[string]any{"phones": []string{"+5511900000777"}, "reason": "pediu"})
-	for deadline := time.Now().Add(30 * time.Second); len(listMessages(t, c, "delivered", func(map[string]any) int { return 0 })) < 300; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); len(listMessages(t, c, "delivered", func(map[string]any) int { return 0 })) < 320; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("messages not delivered by the mock")
 		}
@@ -102,15 +107,35 @@ func TestMigrateDBToPostgres(t *testing.T) {
 		}
 		return n
 	}
-	for _, table := range []string{"users", "api_tokens", "providers", "contacts", "send_batches", "messages", "message_events",
-		"idempotency_keys", "webhook_endpoints", "webhook_deliveries", "blacklist", "blacklist_changes", "provider_sync", "status_polls"} {
+	// Every table of the schema (the queue's aside) holds as many rows on both.
+	rows, err := dst.Reader().Query(`SELECT table_name FROM information_schema.tables
+WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'river%' AND table_name <> 'goose_db_version'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		tables = append(tables, name)
+	}
+	rows.Close()
+	nonEmpty := 0
+	for _, table := range tables {
 		q := "SELECT count(*) FROM " + table
-		if a, b := count(src, q), count(dst, q); a != b {
+		a, b := count(src, q), count(dst, q)
+		if a != b {
 			t.Errorf("%s: %d rows on SQLite, %d on PostgreSQL", table, a, b)
 		}
+		if a > 0 {
+			nonEmpty++
+		}
 	}
-	if n := count(dst, "SELECT count(*) FROM messages"); n != 301 {
-		t.Errorf("%d messages copied, want 301", n)
+	if len(tables) < 20 || nonEmpty < 15 {
+		t.Errorf("%d tables, %d with rows: the test fills too few to prove much", len(tables), nonEmpty)
+	}
+	if n := count(dst, "SELECT count(*) FROM messages WHERE campaign_id IS NULL"); n != 301 {
+		t.Errorf("%d messages outside the campaign copied, want 301", n)
 	}
 	for _, id := range []int64{1, 2, 150, 300, 301} {
 		a, err1 := src.GetMessage(ctx, id)
@@ -159,9 +184,10 @@ func TestMigrateDBToPostgres(t *testing.T) {
 	if created["id"].(float64) != 21 {
 		t.Errorf("a new contact got id %v, want 21: the sequence was not moved", created["id"])
 	}
+	last := count(dst, "SELECT max(id) FROM messages")
 	sent := must(202, "POST", "/api/v1/messages", map[string]any{"to": "+5511900000888", "body": "oi", "provider": "kolmeya", "reference": "after-migration"})
-	if sent["id"].(float64) != 302 {
-		t.Errorf("a new message got id %v, want 302", sent["id"])
+	if int(sent["id"].(float64)) != last+1 {
+		t.Errorf("a new message got id %v, want %d", sent["id"], last+1)
 	}
 	for deadline := time.Now().Add(30 * time.Second); fake.Accepted("after-migration") != 1; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {

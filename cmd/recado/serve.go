@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,11 +11,13 @@ import (
 
 func newServe(g *globals) *cobra.Command {
 	var cfg app.Config
+	var timezone string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run Recado: the HTTP API and the send queue",
-		Long: `Runs the REST API (/api/v1, documented at /api/docs), health checks (/healthz,
-/readyz), Prometheus metrics (/metrics) and the workers that send queued messages.
+		Short: "Run Recado: the web UI, the HTTP API and the send queue",
+		Long: `Runs the web UI (/, in Portuguese or English), the REST API (/api/v1, documented at
+/api/docs), health checks (/healthz, /readyz), Prometheus metrics (/metrics) and the
+workers that send queued messages and run the background jobs.
 
 On a new database it creates the manager "admin" and prints its password and an API
 token once (or takes them from RECADO_ADMIN_PASSWORD and RECADO_BOOTSTRAP_TOKEN), and
@@ -32,6 +35,11 @@ flight, and exits 0.`,
 			cfg.AdminPassword = g.getenv("RECADO_ADMIN_PASSWORD")
 			cfg.BootstrapToken = g.getenv("RECADO_BOOTSTRAP_TOKEN")
 			cfg.Version, cfg.Logger, cfg.Out = version, log, g.stdout
+			loc, err := time.LoadLocation(timezone)
+			if err != nil {
+				return fmt.Errorf("--timezone %q: %w", timezone, err)
+			}
+			cfg.Location = loc
 			a, err := app.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -44,6 +52,7 @@ flight, and exits 0.`,
 	f.StringVar(&cfg.Addr, "addr", envOr(g.getenv, "RECADO_ADDR", "127.0.0.1:8080"), "address to listen on (RECADO_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", g.getenv("RECADO_PUBLIC_URL"), "Recado's public base URL, used in the webhook URLs given to providers (RECADO_PUBLIC_URL)")
 	f.DurationVar(&cfg.Dispatch.SendTimeout, "send-timeout", envDuration(g.getenv, "RECADO_SEND_TIMEOUT", 2*time.Minute), "how long one send attempt to a provider may take; a batch whose worker died is sent again after about this long (RECADO_SEND_TIMEOUT)")
+	f.StringVar(&timezone, "timezone", envOr(g.getenv, "RECADO_TIMEZONE", "America/Sao_Paulo"), "time zone the web UI shows dates in (RECADO_TIMEZONE)")
 	f.IntVar(&cfg.Dispatch.Workers, "workers", envInt(g.getenv, "RECADO_WORKERS", 4), "batches sent at once (RECADO_WORKERS)")
 	return cmd
 }

@@ -20,11 +20,15 @@ import (
 
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
 
@@ -36,6 +40,10 @@ type Deps struct {
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
 	Webhooks  *webhooks.Service
+	Templates *templates.Service
+	Imports   *imports.Service
+	Campaigns *campaign.Service
+	Reports   *reports.Service
 	Logger    *slog.Logger
 	Version   string
 }
@@ -70,6 +78,11 @@ func New(mux *http.ServeMux, deps Deps) *Server {
 	s.registerUsers()
 	s.registerBlacklist()
 	s.registerWebhooks()
+	s.registerTemplates()
+	s.registerLists()
+	s.registerImports()
+	s.registerCampaigns()
+	s.registerReports()
 	mux.HandleFunc("GET /api/docs", s.serveDocs)
 	return s
 }

@@ -15,18 +15,19 @@ import (
 
 // ContactBody creates a contact or, in a PATCH, changes the fields given.
 type ContactBody struct {
-	Name     *string           `json:"name,omitempty" maxLength:"200" example:"Fulana de Teste"`
-	Phone    *string           `json:"phone,omitempty" maxLength:"40" doc:"Any common form; stored in E.164" example:"(11) 90000-0001"`
-	OwnerID  *int64            `json:"owner_id,omitempty" doc:"The operator responsible for the contact (0 clears it)"`
-	Fields   map[string]string `json:"fields,omitempty" doc:"Custom fields for templates"`
-	Tags     []string          `json:"tags,omitempty"`
-	OptedOut *bool             `json:"opted_out,omitempty" doc:"Receives no marketing messages"`
-	Deceased *bool             `json:"deceased,omitempty" doc:"Never messaged"`
+	Name       *string           `json:"name,omitempty" maxLength:"200" example:"Fulana de Teste"`
+	Phone      *string           `json:"phone,omitempty" maxLength:"40" doc:"Any common form; stored in E.164" example:"(11) 90000-0001"`
+	OwnerID    *int64            `json:"owner_id,omitempty" doc:"The operator responsible for the contact (0 clears it)"`
+	Fields     map[string]string `json:"fields,omitempty" doc:"Custom fields for templates"`
+	Tags       []string          `json:"tags,omitempty"`
+	OptedOut   *bool             `json:"opted_out,omitempty" doc:"Receives no marketing messages"`
+	Deceased   *bool             `json:"deceased,omitempty" doc:"Never messaged"`
+	ExternalID *string           `json:"external_id,omitempty" maxLength:"100" doc:"The contact's id in another system (a CRM); unique; empty clears it"`
 }
 
 func (b ContactBody) input() contacts.Input {
 	return contacts.Input{Name: b.Name, Phone: b.Phone, OwnerID: b.OwnerID, Fields: b.Fields, Tags: b.Tags,
-		OptedOut: b.OptedOut, Deceased: b.Deceased}
+		OptedOut: b.OptedOut, Deceased: b.Deceased, ExternalID: b.ExternalID}
 }
 
 type contactOutput struct{ Body sms.Contact }
@@ -54,11 +55,19 @@ func (s *Server) registerContacts() {
 
 	huma.Register(s.api, op("list-contacts", http.MethodGet, "/contacts", "List or search contacts, newest first", auth.ContactsRead, "Contacts"),
 		func(ctx context.Context, in *struct {
-			Q      string `query:"q" maxLength:"200" doc:"Part of the name (any case) or of the phone's digits"`
-			Cursor int64  `query:"cursor" minimum:"0"`
-			Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+			Q       string `query:"q" maxLength:"200" doc:"Part of the name (any case) or of the phone's digits"`
+			Tag     string `query:"tag" maxLength:"64" doc:"Only contacts with this tag"`
+			List    int64  `query:"list" minimum:"0" doc:"Only contacts in this list"`
+			Segment int64  `query:"segment" minimum:"0" doc:"Only contacts the saved filter (segment) selects"`
+			Cursor  int64  `query:"cursor" minimum:"0"`
+			Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 		}) (*contactsOutput, error) {
-			cs, err := s.DB.ListContacts(ctx, store.ContactFilter{Query: in.Q, Before: in.Cursor, Limit: in.Limit})
+			f, err := s.contactFilter(ctx, in.Tag, in.List, in.Segment)
+			if err != nil {
+				return nil, s.problem(err)
+			}
+			f.Query, f.Before, f.Limit = in.Q, in.Cursor, in.Limit
+			cs, err := s.DB.ListContacts(ctx, f)
 			if err != nil {
 				return nil, s.problem(err)
 			}

@@ -26,19 +26,21 @@ func messageOut(m sms.Message) Message { return Message{Message: m, Cost: m.Cost
 
 // SendBody asks for one SMS.
 type SendBody struct {
-	To        string     `json:"to,omitempty" maxLength:"40" doc:"Phone number, in any common form; Brazilian when it has no country code" example:"+55 11 90000-0001"`
-	ContactID *int64     `json:"contact_id,omitempty" doc:"Send to this contact (its phone, unless to is given)"`
-	Body      string     `json:"body" maxLength:"4000" doc:"The text" example:"Olá! Seu pedido saiu para entrega."`
-	Provider  string     `json:"provider,omitempty" maxLength:"40" doc:"Provider name; the default provider when omitted"`
-	Kind      string     `json:"kind,omitempty" enum:"marketing,transactional" doc:"marketing (default) obeys opt-outs; transactional is for codes and notices"`
-	Reference string     `json:"reference,omitempty" maxLength:"100" doc:"Your unique reference for this message; generated when omitted"`
-	SendAt    *time.Time `json:"send_at,omitempty" doc:"Send no earlier than this time (RFC 3339)"`
+	To         string            `json:"to,omitempty" maxLength:"40" doc:"Phone number, in any common form; Brazilian when it has no country code" example:"+55 11 90000-0001"`
+	ContactID  *int64            `json:"contact_id,omitempty" doc:"Send to this contact (its phone, unless to is given)"`
+	Body       string            `json:"body,omitempty" maxLength:"4000" doc:"The text; may be omitted with template_id" example:"Olá! Seu pedido saiu para entrega."`
+	TemplateID *int64            `json:"template_id,omitempty" doc:"The template the text comes from: rendered for the recipient when body is omitted, kept on the message either way"`
+	Fields     map[string]string `json:"fields,omitempty" maxProperties:"100" doc:"Values for the template's placeholders, over the contact's own"`
+	Provider   string            `json:"provider,omitempty" maxLength:"40" doc:"Provider name; the default provider when omitted"`
+	Kind       string            `json:"kind,omitempty" enum:"marketing,transactional" doc:"marketing (default) obeys opt-outs; transactional is for codes and notices"`
+	Reference  string            `json:"reference,omitempty" maxLength:"100" doc:"Your unique reference for this message; generated when omitted"`
+	SendAt     *time.Time        `json:"send_at,omitempty" doc:"Send no earlier than this time (RFC 3339)"`
 }
 
 func (b SendBody) request(p auth.Principal) dispatch.Request {
 	uid := p.ID
 	return dispatch.Request{To: b.To, ContactID: b.ContactID, Body: b.Body, Provider: b.Provider,
-		Kind: sms.MessageKind(b.Kind), Reference: b.Reference, SendAt: b.SendAt, CreatedBy: &uid}
+		Kind: sms.MessageKind(b.Kind), Reference: b.Reference, SendAt: b.SendAt, CreatedBy: &uid, TemplateID: b.TemplateID}
 }
 
 // IdemHeader documents the Idempotency-Key header every POST takes (the
@@ -138,7 +140,11 @@ func (s *Server) registerMessages() {
 	send.Description = "Stores the message as queued and sends it in the background. Follow it with GET /messages/{id}."
 	huma.Register(s.api, send, func(ctx context.Context, in *sendInput) (*messageOutput, error) {
 		p, _ := PrincipalFrom(ctx)
-		ms, err := s.Dispatch.Submit(ctx, []dispatch.Request{in.Body.request(p)})
+		reqs := []dispatch.Request{in.Body.request(p)}
+		if err := s.fromTemplates(ctx, []SendBody{in.Body}, reqs); err != nil {
+			return nil, s.problem(err)
+		}
+		ms, err := s.Dispatch.Submit(ctx, reqs)
 		if err != nil {
 			return nil, s.problem(err)
 		}
@@ -154,6 +160,9 @@ func (s *Server) registerMessages() {
 		reqs := make([]dispatch.Request, len(in.Body.Messages))
 		for i, b := range in.Body.Messages {
 			reqs[i] = b.request(p)
+		}
+		if err := s.fromTemplates(ctx, in.Body.Messages, reqs); err != nil {
+			return nil, s.problem(err)
 		}
 		ms, err := s.Dispatch.Submit(ctx, reqs)
 		if err != nil {

@@ -95,7 +95,72 @@ var operations = map[string]operation{
 	"delete-webhook":          {perm: auth.WebhooksManage, param: "webhook", want: http.StatusNoContent},
 	"list-webhook-deliveries": {perm: auth.WebhooksManage, param: "webhook", want: http.StatusOK},
 	"resend-webhook-delivery": {perm: auth.WebhooksManage, param: "delivery", want: http.StatusAccepted},
+
+	"list-templates": {perm: auth.TemplatesRead, operator: true, want: http.StatusOK},
+	"get-template":   {perm: auth.TemplatesRead, operator: true, param: "template", want: http.StatusOK},
+	"create-template": {perm: auth.TemplatesWrite, want: http.StatusCreated,
+		body: func() any { return map[string]any{"name": uniqueName("t"), "body": "Olá {{nome}}"} }},
+	"update-template": {perm: auth.TemplatesWrite, param: "template", want: http.StatusOK, body: func() any { return map[string]any{"description": "changed"} }},
+	"delete-template": {perm: auth.TemplatesWrite, param: "template", want: http.StatusNoContent},
+	"preview-template": {perm: auth.TemplatesRead, operator: true, param: "template", want: http.StatusOK,
+		body: func() any { return map[string]any{"fields": map[string]string{"nome": "Fulana"}} }},
+	"preview-body": {perm: auth.TemplatesRead, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"body": "Olá {{nome|cliente}}"} }},
+
+	"list-lists":  {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"create-list": {perm: auth.ContactsWrite, operator: true, want: http.StatusCreated, body: func() any { return map[string]any{"name": uniqueName("list")} }},
+	"get-list":    {perm: auth.ContactsRead, operator: true, param: "list", want: http.StatusOK},
+	"update-list": {perm: auth.ContactsWrite, operator: true, param: "list", want: http.StatusOK, body: func() any { return map[string]any{"name": uniqueName("list")} }},
+	"delete-list": {perm: auth.ContactsDelete, param: "list", want: http.StatusNoContent},
+	"change-list-members": {perm: auth.ContactsWrite, operator: true, param: "list", want: http.StatusOK,
+		body: func() any { return map[string]any{"add": []int64{}} }},
+	"list-segments": {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"create-segment": {perm: auth.ContactsWrite, operator: true, want: http.StatusCreated,
+		body: func() any { return map[string]any{"name": uniqueName("seg"), "filter": segmentFilter} }},
+	"get-segment": {perm: auth.ContactsRead, operator: true, param: "segment", want: http.StatusOK},
+	"update-segment": {perm: auth.ContactsWrite, operator: true, param: "segment", want: http.StatusOK,
+		body: func() any { return map[string]any{"name": uniqueName("seg"), "filter": segmentFilter} }},
+	"delete-segment": {perm: auth.ContactsDelete, param: "segment", want: http.StatusNoContent},
+	"count-filter": {perm: auth.ContactsRead, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"filter": segmentFilter} }},
+	"create-import": {perm: auth.ContactsWrite, operator: true, want: http.StatusAccepted,
+		body: func() any { return "nome,telefone\nFulana Teste," + uniquePhone() + "\n" }},
+	"list-imports":    {perm: auth.ContactsRead, operator: true, want: http.StatusOK},
+	"get-import":      {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
+	"import-rejected": {perm: auth.ContactsRead, operator: true, param: "import", want: http.StatusOK},
+
+	"create-campaign":     {perm: auth.CampaignsWrite, want: http.StatusCreated, body: func() any { return campaignBody() }},
+	"list-campaigns":      {perm: auth.CampaignsRead, operator: true, want: http.StatusOK},
+	"get-campaign":        {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"update-campaign":     {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK, body: func() any { return map[string]any{"name": "renamed"} }},
+	"delete-campaign":     {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusNoContent},
+	"dry-run-campaign":    {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"start-campaign":      {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
+	"pause-campaign":      {perm: auth.CampaignsWrite, param: "running-campaign", want: http.StatusOK},
+	"resume-campaign":     {perm: auth.CampaignsWrite, param: "paused-campaign", want: http.StatusOK},
+	"cancel-campaign":     {perm: auth.CampaignsWrite, param: "campaign", want: http.StatusOK},
+	"campaign-stats":      {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"campaign-recipients": {perm: auth.CampaignsRead, operator: true, param: "campaign", want: http.StatusOK},
+	"check-recipients": {perm: auth.MessagesWrite, operator: true, want: http.StatusOK,
+		body: func() any { return map[string]any{"recipients": []map[string]any{{"to": uniquePhone()}}} }},
+
+	"report-messages":     {perm: auth.ReportsRead, want: http.StatusOK},
+	"report-messages-csv": {perm: auth.ReportsRead, want: http.StatusOK},
+	"report-costs":        {perm: auth.ReportsRead, want: http.StatusOK},
+	// The mock is no Kolmeya: a manager is told so (422), an operator is forbidden.
+	"reconcile-kolmeya": {perm: auth.ReportsRead, want: http.StatusUnprocessableEntity,
+		body: func() any {
+			return map[string]any{"provider": "mock", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}
+		}},
 }
+
+// campaignBody is a valid campaign for the matrix.
+func campaignBody() map[string]any {
+	return map[string]any{"name": uniqueName("camp"), "body": "Olá {{nome|cliente}}", "audience": map[string]any{"tags": []string{"vip"}}}
+}
+
+// segmentFilter is a valid filter for the matrix's segments.
+var segmentFilter = map[string]any{"conditions": []map[string]any{{"field": "tag", "op": "has", "value": "vip"}}}
 
 // TestOperationsTable checks the table above against the API itself: every
 // operation is listed, with the permission it is registered with, and the
@@ -258,6 +323,29 @@ func (f matrixFixtures) param(t *testing.T, kind string, c caller) string {
 			map[string]any{"name": name, "type": "kolmeya", "settings": map[string]any{"base_url": fake.URL(), "token": "test-token"}},
 			http.StatusCreated)
 		return name
+	case "template":
+		tm := apptest.JSON[api.Template](t, s, http.MethodPost, "/api/v1/templates", s.Token,
+			map[string]any{"name": uniqueName("fixture"), "body": "Olá {{nome|cliente}}"}, http.StatusCreated)
+		return fmt.Sprint(tm.ID)
+	case "list":
+		l := apptest.JSON[store.List](t, s, http.MethodPost, "/api/v1/lists", s.Token, map[string]any{"name": uniqueName("fixture")}, http.StatusCreated)
+		return fmt.Sprint(l.ID)
+	case "segment":
+		g := apptest.JSON[store.Segment](t, s, http.MethodPost, "/api/v1/segments", s.Token,
+			map[string]any{"name": uniqueName("fixture"), "filter": segmentFilter}, http.StatusCreated)
+		return fmt.Sprint(g.ID)
+	case "import":
+		im := apptest.JSON[store.Import](t, s, http.MethodPost, "/api/v1/imports", s.Token, "nome,telefone\nFulana Teste,"+uniquePhone()+"\n", http.StatusAccepted)
+		return fmt.Sprint(im.ID)
+	case "campaign", "running-campaign", "paused-campaign":
+		c := apptest.JSON[store.Campaign](t, s, http.MethodPost, "/api/v1/campaigns", s.Token, campaignBody(), http.StatusCreated)
+		if kind != "campaign" {
+			apptest.JSON[store.Campaign](t, s, http.MethodPost, fmt.Sprintf("/api/v1/campaigns/%d/start", c.ID), s.Token, nil, http.StatusOK)
+		}
+		if kind == "paused-campaign" {
+			apptest.JSON[store.Campaign](t, s, http.MethodPost, fmt.Sprintf("/api/v1/campaigns/%d/pause", c.ID), s.Token, nil, http.StatusOK)
+		}
+		return fmt.Sprint(c.ID)
 	case "provider":
 		name := uniqueName("fixture")
 		apptest.JSON[map[string]any](t, s, http.MethodPost, "/api/v1/providers", s.Token,

@@ -14,7 +14,7 @@ import (
 // CreateWebhookBody registers an endpoint.
 type CreateWebhookBody struct {
 	URL         string   `json:"url" maxLength:"2000" doc:"Where Recado POSTs the events: http or https, no credentials" example:"https://crm.example.com/recado/events"`
-	Events      []string `json:"events" minItems:"1" maxItems:"20" doc:"Event types to receive: message.sent, message.delivered, message.failed, message.rejected, message.expired, reply.received, contact.opted_out (the last two are accepted, not sent yet)" example:"[\"message.delivered\",\"message.failed\"]"`
+	Events      []string `json:"events" minItems:"1" maxItems:"20" doc:"Event types to receive: message.sent, message.delivered, message.failed, message.rejected, message.expired, reply.received, contact.opted_out" example:"[\"message.delivered\",\"message.failed\"]"`
 	Active      *bool    `json:"active,omitempty" doc:"Whether it receives events (true)"`
 	Description string   `json:"description,omitempty" maxLength:"500"`
 	Secret      string   `json:"secret,omitempty" minLength:"16" maxLength:"200" doc:"The signing secret to use; generated (32 random bytes) when omitted"`
@@ -23,7 +23,7 @@ type CreateWebhookBody struct {
 // UpdateWebhookBody changes an endpoint; omitted fields stay as they are.
 type UpdateWebhookBody struct {
 	URL          *string  `json:"url,omitempty" maxLength:"2000"`
-	Events       []string `json:"events,omitempty" minItems:"1" maxItems:"20" doc:"Event types to receive: message.sent, message.delivered, message.failed, message.rejected, message.expired, reply.received, contact.opted_out (the last two are accepted, not sent yet)"`
+	Events       []string `json:"events,omitempty" minItems:"1" maxItems:"20" doc:"Event types to receive: message.sent, message.delivered, message.failed, message.rejected, message.expired, reply.received, contact.opted_out"`
 	Active       *bool    `json:"active,omitempty" doc:"false stops new events and pauses pending deliveries"`
 	Description  *string  `json:"description,omitempty" maxLength:"500"`
 	RotateSecret bool     `json:"rotate_secret,omitempty" doc:"Generate a new signing secret, shown once in the answer; it signs every delivery from now on"`

@@ -23,16 +23,20 @@ import (
 	"github.com/recado-sms/recado/internal/accounts"
 	"github.com/recado-sms/recado/internal/api"
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/campaign"
 	"github.com/recado-sms/recado/internal/contacts"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/imports"
 	"github.com/recado-sms/recado/internal/metrics"
 	"github.com/recado-sms/recado/internal/provider"
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/provider/mock"
 	"github.com/recado-sms/recado/internal/providers"
+	"github.com/recado-sms/recado/internal/reports"
 	"github.com/recado-sms/recado/internal/secrets"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 	"github.com/recado-sms/recado/internal/web"
 	"github.com/recado-sms/recado/internal/webhooks"
 )
@@ -79,7 +83,12 @@ type App struct {
 	Dispatch  *dispatch.Dispatcher
 	Providers *providers.Service
 	Accounts  *accounts.Service
+	TwoFactor *accounts.TwoFactor
 	Webhooks  *webhooks.Service
+	Imports   *imports.Service
+	Campaigns *campaign.Service
+	Templates *templates.Service
+	Reports   *reports.Service
 	Metrics   *metrics.Metrics
 	Handler   http.Handler
 }
@@ -142,10 +151,18 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Providers = providers.New(a.DB, reg, box)
 	cfg.Dispatch.Rand = cfg.Rand
+	a.Imports = imports.New(a.DB, a.log)
+	a.Campaigns = campaign.New(a.DB, a.Providers, a.log, cfg.Dispatch.Now)
+	cfg.Dispatch.Jobs = append(cfg.Dispatch.Jobs, dispatch.Jobs{Queue: imports.Queue, Workers: 1, Register: a.Imports.Register},
+		dispatch.Jobs{Queue: campaign.Queue, Workers: 2, Register: a.Campaigns.Register})
+	cfg.Dispatch.BatchGate = a.Campaigns.Gate
 	a.Dispatch, err = dispatch.New(ctx, a.DB, a.Providers, a.Metrics, a.log, cfg.Dispatch)
 	if err != nil {
 		return nil, err
 	}
+	a.Imports.SetQueue(a.Dispatch)
+	a.Campaigns.SetDispatcher(a.Dispatch)
+	a.Templates, a.Reports = templates.New(a.DB, a.Providers), reports.New(a.DB, a.Providers)
 	sink.d, gauges.d = a.Dispatch, a.Dispatch
 	a.Metrics.WatchBalances(a.Dispatch, a.log)
 	if cfg.Webhooks.Rand == nil {
@@ -155,6 +172,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Webhooks.Logger = a.log
 	}
 	a.Webhooks = webhooks.New(a.DB, box, cfg.Webhooks)
+	a.TwoFactor = accounts.NewTwoFactor(a.DB, box, cfg.Rand, nil)
 
 	params := auth.DefaultParams()
 	if cfg.PasswordCost != nil {
@@ -239,6 +257,8 @@ func (a *App) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	a.Campaigns.RunSweeper(ctx, 10*time.Second)
+	defer a.Campaigns.StopSweeper()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
@@ -308,12 +328,13 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	cs := contacts.New(a.DB, "BR")
 	api.New(mux, api.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version})
+		Contacts: cs, Webhooks: a.Webhooks, Logger: a.log, Version: cfg.Version,
+		Templates: a.Templates, Imports: a.Imports, Campaigns: a.Campaigns, Reports: a.Reports})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, sms.Errorf(sms.KindNotFound, "no such API route: %s %s", r.Method, r.URL.Path), a.log)
 	})
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
-		Contacts: cs, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Contacts: cs, Templates: a.Templates, TwoFactor: a.TwoFactor, Logger: a.log}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
 	if err != nil {
 		return nil, err

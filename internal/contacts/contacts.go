@@ -34,6 +34,8 @@ type Input struct {
 	Tags     []string
 	OptedOut *bool
 	Deceased *bool
+	// ExternalID is the contact's id in another system; "" clears it.
+	ExternalID *string
 }
 
 // Create validates and stores a new contact.
@@ -116,6 +118,12 @@ func (s *Service) apply(c *sms.Contact, in Input) error {
 			}
 		}
 		c.Tags = tags
+	}
+	if in.ExternalID != nil {
+		c.ExternalID = strings.TrimSpace(*in.ExternalID)
+		if len(c.ExternalID) > 100 {
+			bad = append(bad, sms.FieldError{Field: "external_id", Message: "at most 100 characters"})
+		}
 	}
 	if in.OptedOut != nil {
 		c.OptedOut = *in.OptedOut

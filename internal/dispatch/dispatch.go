@@ -69,6 +69,20 @@ type Config struct {
 	// Background tunes the background jobs: status and reply polls, balance
 	// checks, blacklist sync (background.go).
 	Background BackgroundConfig
+	// Jobs adds other packages' workers (imports, campaigns) to the queue,
+	// each queue named with its number of workers.
+	Jobs []Jobs
+	// BatchGate, when set, is asked before a batch of a campaign is sent:
+	// wait > 0 holds the batch (a paused campaign, a closed sending
+	// window), cancel cancels its queued messages (a canceled campaign).
+	BatchGate func(ctx context.Context, campaignID int64) (wait time.Duration, cancel bool, err error)
+}
+
+// Jobs are the workers of another package and the queue they run on.
+type Jobs struct {
+	Queue    string
+	Workers  int
+	Register func(*river.Workers)
 }
 
 func (c *Config) defaults() {
@@ -133,13 +147,18 @@ func New(ctx context.Context, db *store.DB, ps *providers.Service, m *metrics.Me
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &sendWorker{d: d})
+	queues := map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}}
+	for _, j := range cfg.Jobs {
+		j.Register(workers)
+		queues[j.Queue] = river.QueueConfig{MaxWorkers: max(j.Workers, 1)}
+	}
 	d.addBackgroundWorkers(workers)
 	lease := cfg.lease()
 	var err error
 	d.river, err = river.NewClient(riverDriver(db), &river.Config{
 		Logger:       quiet(log),
 		Workers:      workers,
-		Queues:       map[string]river.QueueConfig{queueSend: {MaxWorkers: cfg.Workers}, queueBackground: {MaxWorkers: 2}},
+		Queues:       queues,
 		PeriodicJobs: d.periodicJobs(),
 		JobTimeout:   cfg.SendTimeout,
 		// Past the longest a live job runs: a send (its lease) or a background
@@ -306,4 +325,13 @@ func (d *Dispatcher) QueueDepth(ctx context.Context) (float64, error) {
 		return 0, fmt.Errorf("dispatch: queue depth: %w", err)
 	}
 	return n, nil
+}
+
+// EnqueueTx puts a job on the queue inside tx: it commits, or rolls back,
+// with the rows it is about.
+func (d *Dispatcher) EnqueueTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := d.river.InsertTx(ctx, tx.Tx, args, opts); err != nil {
+		return fmt.Errorf("dispatch: enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
 }

@@ -50,6 +50,9 @@ func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 
 func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return w.d.cfg.SendTimeout }
 
+// errHeld rolls back the claim of a batch that its campaign holds back.
+var errHeld = errors.New("dispatch: batch held by its campaign")
+
 // errRetry marks a batch attempt that must be retried on the schedule.
 type errRetry struct{ cause error }
 
@@ -77,9 +80,28 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 			}
 			return err
 		}
+		if b.CampaignID != nil && d.cfg.BatchGate != nil {
+			// A paused campaign's batch waits (the claim is rolled back); a
+			// canceled one's queued messages are canceled.
+			wait, cancel, err := d.cfg.BatchGate(ctx, *b.CampaignID)
+			switch {
+			case err != nil:
+				return err
+			case cancel:
+				if _, err := tx.CancelQueued(ctx, 0, batchID, "campaign canceled"); err != nil {
+					return err
+				}
+			case wait > 0:
+				snooze = wait
+				return errHeld
+			}
+		}
 		pending, err = tx.MarkBatchSending(ctx, batchID, "attempt "+strconv.Itoa(b.Attempts))
 		return err
 	})
+	if errors.Is(err, errHeld) {
+		return river.JobSnooze(snooze)
+	}
 	if err != nil {
 		return fmt.Errorf("dispatch: batch %d: %w", batchID, err)
 	}

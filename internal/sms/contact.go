@@ -15,18 +15,19 @@ const (
 // E.164. Fields hold custom values for templates; Stats are kept by the
 // store as messages are created and change state.
 type Contact struct {
-	ID        int64             `json:"id"`
-	Name      string            `json:"name"`
-	Phone     string            `json:"phone"`
-	LineType  string            `json:"line_type,omitempty"`
-	OwnerID   *int64            `json:"owner_id,omitempty"`
-	Fields    map[string]string `json:"fields"`
-	Tags      []string          `json:"tags"`
-	OptedOut  bool              `json:"opted_out"`
-	Deceased  bool              `json:"deceased"`
-	Stats     ContactStats      `json:"stats"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	ID         int64             `json:"id"`
+	Name       string            `json:"name"`
+	Phone      string            `json:"phone"`
+	ExternalID string            `json:"external_id,omitempty"` // the contact's id in another system (a CRM), unique
+	LineType   string            `json:"line_type,omitempty"`
+	OwnerID    *int64            `json:"owner_id,omitempty"`
+	Fields     map[string]string `json:"fields"`
+	Tags       []string          `json:"tags"`
+	OptedOut   bool              `json:"opted_out"`
+	Deceased   bool              `json:"deceased"`
+	Stats      ContactStats      `json:"stats"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
 }
 
 // ContactStats counts a contact's SMS: every message, those that reached at

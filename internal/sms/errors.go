@@ -25,6 +25,7 @@ const (
 	KindProviderPermanent             // the provider refused; retrying will not help
 	KindRateLimited                   // slow down; see Error.RetryAfter
 	KindUnavailable                   // a dependency of ours is down; try again soon
+	KindTooLarge                      // the input is over its size limit; nothing was changed
 )
 
 // KindInfo is what the table says about one kind.
@@ -46,6 +47,7 @@ var Kinds = map[Kind]KindInfo{
 	KindProviderPermanent: {"provider_permanent", http.StatusBadGateway, false},
 	KindRateLimited:       {"rate_limited", http.StatusTooManyRequests, true},
 	KindUnavailable:       {"unavailable", http.StatusServiceUnavailable, true},
+	KindTooLarge:          {"too_large", http.StatusRequestEntityTooLarge, false},
 }
 
 // String returns k's name from the table Kinds, or "Kind(n)" for a number

@@ -27,6 +27,7 @@ func TestKinds(t *testing.T) {
 		{KindProviderPermanent, "provider_permanent", http.StatusBadGateway, false},
 		{KindRateLimited, "rate_limited", http.StatusTooManyRequests, true},
 		{KindUnavailable, "unavailable", http.StatusServiceUnavailable, true},
+		{KindTooLarge, "too_large", http.StatusRequestEntityTooLarge, false},
 	}
 	if len(Kinds) != len(want) {
 		t.Errorf("Kinds has %d entries, want %d", len(Kinds), len(want))

@@ -13,12 +13,20 @@ type Batch struct {
 	Provider  string
 	Reference string
 	Attempts  int // send attempts started, this one included once claimed
+	// CampaignID is the campaign whose messages the batch holds, if any.
+	CampaignID *int64
 }
 
 // CreateBatch stores a new, empty send batch for provider.
 func (tx *Tx) CreateBatch(ctx context.Context, provider, reference string) (int64, error) {
+	return tx.CreateCampaignBatch(ctx, provider, reference, nil)
+}
+
+// CreateCampaignBatch stores a new, empty send batch for provider holding
+// messages of a campaign (nil: none).
+func (tx *Tx) CreateCampaignBatch(ctx context.Context, provider, reference string, campaignID *int64) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, tx.db.q.createBatch, provider, reference, tx.db.now()).Scan(&id)
+	err := tx.QueryRowContext(ctx, tx.db.q.createBatch, provider, reference, tx.db.now(), campaignID).Scan(&id)
 	if err != nil {
 		return 0, wrapDBErr("create batch", err)
 	}
@@ -31,8 +39,10 @@ func (tx *Tx) CreateBatch(ctx context.Context, provider, reference string) (int6
 // not send the same messages alongside it.
 func (tx *Tx) ClaimBatch(ctx context.Context, id int64, leaseUntil time.Time) (b Batch, ok bool, heldUntil time.Time, err error) {
 	now := tx.db.now()
-	err = tx.QueryRowContext(ctx, tx.db.q.claimBatch, id, leaseUntil, now).Scan(&b.ID, &b.Provider, &b.Reference, &b.Attempts)
+	var campaign sql.NullInt64
+	err = tx.QueryRowContext(ctx, tx.db.q.claimBatch, id, leaseUntil, now).Scan(&b.ID, &b.Provider, &b.Reference, &b.Attempts, &campaign)
 	if err == nil {
+		b.CampaignID = nullInt(campaign)
 		return b, true, time.Time{}, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {

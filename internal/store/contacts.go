@@ -12,19 +12,21 @@ import (
 )
 
 const contactColumns = `id, name, phone, line_type, owner_id, fields, tags, opted_out, deceased,
-	sms_total, sms_sent, sms_received, last_sms_at, created_at, updated_at`
+	sms_total, sms_sent, sms_received, last_sms_at, created_at, updated_at, external_id`
 
 func scanContact(s scanner) (sms.Contact, error) {
 	var c sms.Contact
 	var owner sql.NullInt64
 	var fields, tags string
 	var last sql.NullTime
+	var ext sql.NullString
 	err := s.Scan(&c.ID, &c.Name, &c.Phone, &c.LineType, &owner, &fields, &tags, &c.OptedOut, &c.Deceased,
-		&c.Stats.Total, &c.Stats.Sent, &c.Stats.Received, &last, &c.CreatedAt, &c.UpdatedAt)
+		&c.Stats.Total, &c.Stats.Sent, &c.Stats.Received, &last, &c.CreatedAt, &c.UpdatedAt, &ext)
 	if err != nil {
 		return c, err
 	}
 	c.OwnerID = nullInt(owner)
+	c.ExternalID = ext.String
 	c.Stats.LastSMSAt = nullTime(last)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
@@ -44,6 +46,9 @@ func scanContact(s scanner) (sms.Contact, error) {
 
 func contactErr(op string, err error) error {
 	if isUniqueViolation(err) {
+		if strings.Contains(err.Error(), "external_id") {
+			return &sms.Error{Kind: sms.KindConflict, Message: "a contact with this external id already exists", Err: err}
+		}
 		return &sms.Error{Kind: sms.KindConflict, Message: "a contact with this phone already exists", Err: err}
 	}
 	if isForeignKeyViolation(err) {
@@ -63,9 +68,9 @@ func (db *DB) CreateContact(ctx context.Context, c sms.Contact) (sms.Contact, er
 	fields, tags := marshalFieldsTags(c)
 	var id int64
 	err := db.write.QueryRowContext(ctx, db.dialect.rebind(`
-INSERT INTO contacts (name, phone, line_type, owner_id, fields, tags, opted_out, deceased, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id`),
-		c.Name, c.Phone, c.LineType, c.OwnerID, fields, tags, c.OptedOut, c.Deceased, now).Scan(&id)
+INSERT INTO contacts (name, phone, line_type, owner_id, fields, tags, opted_out, deceased, created_at, updated_at, external_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id`),
+		c.Name, c.Phone, c.LineType, c.OwnerID, fields, tags, c.OptedOut, c.Deceased, now, nullString(c.ExternalID)).Scan(&id)
 	if err != nil {
 		return c, contactErr("create contact", err)
 	}
@@ -113,8 +118,8 @@ func (db *DB) UpdateContact(ctx context.Context, c sms.Contact) (sms.Contact, er
 	fields, tags := marshalFieldsTags(c)
 	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`
 UPDATE contacts SET name = $2, phone = $3, line_type = $4, owner_id = $5, fields = $6, tags = $7,
-       opted_out = $8, deceased = $9, updated_at = $10
-WHERE id = $1`), c.ID, c.Name, c.Phone, c.LineType, c.OwnerID, fields, tags, c.OptedOut, c.Deceased, db.now())
+       opted_out = $8, deceased = $9, updated_at = $10, external_id = $11
+WHERE id = $1`), c.ID, c.Name, c.Phone, c.LineType, c.OwnerID, fields, tags, c.OptedOut, c.Deceased, db.now(), nullString(c.ExternalID))
 	if err != nil {
 		return c, contactErr("update contact", err)
 	}
@@ -137,9 +142,14 @@ func (db *DB) DeleteContact(ctx context.Context, id int64) error {
 }
 
 // ContactFilter selects contacts: Query matches name (case-insensitive) or
-// phone digits as a substring; Before is the id cursor, newest first.
+// phone digits as a substring; Tag, ListID and Filter (a valid sms.Filter,
+// as a saved segment holds) narrow further; Before is the id cursor, newest
+// first.
 type ContactFilter struct {
 	Query  string
+	Tag    string
+	ListID int64
+	Filter *sms.Filter
 	Before int64
 	Limit  int
 }
@@ -147,7 +157,7 @@ type ContactFilter struct {
 // ListContacts returns contacts matching f, newest first.
 func (db *DB) ListContacts(ctx context.Context, f ContactFilter) ([]sms.Contact, error) {
 	var where []string
-	var args []any
+	a := &argList{}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		like := "%" + escapeLike(q) + "%"
 		digits := strings.Map(func(r rune) rune {
@@ -160,26 +170,24 @@ func (db *DB) ListContacts(ctx context.Context, f ContactFilter) ([]sms.Contact,
 		if digits != "" {
 			phoneLike = "%" + digits + "%"
 		}
-		args = append(args, like, phoneLike)
-		cond := strings.Replace(db.q.searchContacts, "$?", fmt.Sprintf("$%d", len(args)-1), 1)
-		cond = strings.Replace(cond, "$?", fmt.Sprintf("$%d", len(args)), 1)
+		cond := strings.Replace(db.q.searchContacts, "$?", a.add(like), 1)
+		cond = strings.Replace(cond, "$?", a.add(phoneLike), 1)
 		where = append(where, cond)
 	}
+	where = db.contactScope(f, where, a)
 	if f.Before > 0 {
-		args = append(args, f.Before)
-		where = append(where, fmt.Sprintf("id < $%d", len(args)))
+		where = append(where, "id < "+a.add(f.Before))
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
-	args = append(args, min(limit, 1000))
-	q := "SELECT " + contactColumns + " FROM contacts"
+	q := "SELECT " + contactColumns + " FROM contacts c"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args))
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(q), args...)
+	q += " ORDER BY id DESC LIMIT " + a.add(min(limit, 1000))
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(q), a.args...)
 	if err != nil {
 		return nil, wrapDBErr("list contacts", err)
 	}
@@ -226,4 +234,12 @@ func (db *DB) ContactsForSend(ctx context.Context, ids []int64, phones []string)
 		out = append(out, c)
 	}
 	return out, wrapDBErr("contacts for send", rows.Err())
+}
+
+// nullString stores an empty string as NULL, for optional unique columns.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

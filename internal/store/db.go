@@ -317,3 +317,19 @@ func isConnErr(err error) bool {
 		strings.Contains(s, "database is locked") || strings.Contains(s, "the database system is") ||
 		strings.Contains(s, "conn closed") || strings.Contains(s, "connection reset")
 }
+
+// Analyze refreshes PostgreSQL's statistics of tables, whose plans go wrong
+// while a bulk load grows a table from nearly empty faster than autovacuum
+// looks at it. On SQLite it does nothing. Table names are Recado's own,
+// never input.
+func (db *DB) Analyze(ctx context.Context, tables ...string) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	for _, t := range tables {
+		if _, err := db.write.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return wrapDBErr("analyze "+t, err)
+		}
+	}
+	return nil
+}

@@ -56,7 +56,7 @@ func newQueries(d Dialect) *queries {
 ORDER BY CASE state WHEN 'draft' THEN 0 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3 ELSE 4 END, at`
 	q.countByState = `SELECT state, count(*) FROM messages GROUP BY state`
 	q.deleteMessage = `DELETE FROM messages WHERE id = $1`
-	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at) VALUES ($1, $2, $3) RETURNING id`
+	q.createBatch = `INSERT INTO send_batches (provider, reference, created_at, campaign_id) VALUES ($1, $2, $3, $4) RETURNING id`
 	q.batchLease = `SELECT lease_until FROM send_batches WHERE id = $1`
 	q.releaseBatch = `UPDATE send_batches SET lease_until = NULL WHERE id = $1`
 	q.eventsForQueued = `INSERT INTO message_events (message_id, state, at, source, detail)

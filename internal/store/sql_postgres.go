@@ -67,7 +67,7 @@ WHERE reference IN (SELECT json_array_elements_text($1::json))`,
 	claimBatch: `
 UPDATE send_batches SET attempts = attempts + 1, lease_until = $2
 WHERE id = $1 AND (lease_until IS NULL OR lease_until < $3)
-RETURNING id, provider, reference, attempts`,
+RETURNING id, provider, reference, attempts, campaign_id`,
 
 	searchContacts: `(name ILIKE $? OR phone LIKE $?)`,
 	forUpdate:      ` FOR UPDATE`,

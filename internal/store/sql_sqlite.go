@@ -65,7 +65,7 @@ WHERE reference IN (SELECT value FROM json_each(?1))`,
 	claimBatch: `
 UPDATE send_batches SET attempts = attempts + 1, lease_until = ?2
 WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?3)
-RETURNING id, provider, reference, attempts`,
+RETURNING id, provider, reference, attempts, campaign_id`,
 
 	searchContacts: `(name LIKE $? ESCAPE '\' OR phone LIKE $? ESCAPE '\')`,
 	forUpdate:      ``,

@@ -27,9 +27,9 @@ func (db *DB) sq() *statsQueries {
 	return &postgresStatsQueries
 }
 
-// HourCount counts the messages created in one hour (UTC) with one
+// HourVolume counts the messages created in one hour (UTC) with one
 // direction and state, with their segments and cost.
-type HourCount struct {
+type HourVolume struct {
 	Hour      time.Time
 	Direction sms.Direction
 	State     sms.State
@@ -40,15 +40,15 @@ type HourCount struct {
 
 // VolumeByHour counts messages created in [from, to) by hour, direction
 // and state. Callers fold hours into days in their own time zone.
-func (db *DB) VolumeByHour(ctx context.Context, from, to time.Time) ([]HourCount, error) {
+func (db *DB) VolumeByHour(ctx context.Context, from, to time.Time) ([]HourVolume, error) {
 	rows, err := db.read.QueryContext(ctx, db.sq().volumeByHour, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, wrapDBErr("volume by hour", err)
 	}
 	defer rows.Close()
-	var out []HourCount
+	var out []HourVolume
 	for rows.Next() {
-		var h HourCount
+		var h HourVolume
 		var hour string
 		var cost int64
 		if err := rows.Scan(&hour, &h.Direction, &h.State, &h.Count, &h.Segments, &cost); err != nil {
@@ -61,35 +61,6 @@ func (db *DB) VolumeByHour(ctx context.Context, from, to time.Time) ([]HourCount
 		out = append(out, h)
 	}
 	return out, wrapDBErr("volume by hour", rows.Err())
-}
-
-// ReasonCount counts failed messages with one error code.
-type ReasonCount struct {
-	State sms.State
-	Code  string
-	Count int64
-}
-
-// FailureReasons counts the messages created in [from, to) that failed, were
-// rejected or expired, by state and error code, most frequent first.
-func (db *DB) FailureReasons(ctx context.Context, from, to time.Time, limit int) ([]ReasonCount, error) {
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`
-SELECT state, error_code, count(*) AS n FROM messages
-WHERE created_at >= $1 AND created_at < $2 AND state IN ('failed', 'rejected', 'expired')
-GROUP BY state, error_code ORDER BY n DESC, state, error_code LIMIT $3`), from.UTC(), to.UTC(), limit)
-	if err != nil {
-		return nil, wrapDBErr("failure reasons", err)
-	}
-	defer rows.Close()
-	var out []ReasonCount
-	for rows.Next() {
-		var r ReasonCount
-		if err := rows.Scan(&r.State, &r.Code, &r.Count); err != nil {
-			return nil, fmt.Errorf("store: failure reasons: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, wrapDBErr("failure reasons", rows.Err())
 }
 
 // CountUnread counts unread replies, those of contacts owned by ownerID when

@@ -176,7 +176,7 @@ func TestDashboardReads(t *testing.T) {
 			t.Errorf("volume has %v, want %v", got, want)
 		}
 
-		reasons, err := db.FailureReasons(ctx, start, clk.t.Add(time.Hour), 10)
+		reasons, err := db.FailureReasons(ctx, store.ReportFilter{From: start, To: clk.t.Add(time.Hour)})
 		if err != nil || len(reasons) != 1 || reasons[0].Code != "invalid" || reasons[0].Count != 1 {
 			t.Fatalf("reasons: %+v %v", reasons, err)
 		}

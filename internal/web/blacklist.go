@@ -124,7 +124,7 @@ func (s *Server) blacklistRemove(w http.ResponseWriter, r *http.Request, p auth.
 	if err := s.Dispatch.Unblacklist(r.Context(), ph.E164); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "%s removed from the blacklist.", displayPhone(ph.E164)))
+	s.flash(r, s.tr(r, "%s removed from the blacklist.", sms.NationalFormat(ph.E164)))
 	http.Redirect(w, r, "/blacklist", http.StatusSeeOther)
 	return nil
 }

@@ -365,3 +365,27 @@ func TestBrowserPages(t *testing.T) {
 		screenshot(t, ctx, p.name)
 	}
 }
+
+// TestBrowserPhone opens the main pages on a phone-sized screen: nothing may
+// overflow sideways, and the pictures are kept.
+func TestBrowserPhone(t *testing.T) {
+	s := newServer(t)
+	c := contact(t, s, "Fulana Teste", "+5511900000001")
+	if _, err := s.App.Dispatch.Submit(context.Background(), []dispatch.Request{{ContactID: &c.ID, Body: "Olá, Fulana! Seu pedido saiu para entrega."}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := chrome(t)
+	do(t, ctx, "phone screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	signIn(t, ctx, s.URL, "admin", apptest.ManagerPassword)
+	for _, p := range []struct{ path, name string }{
+		{"/", "phone-dashboard"}, {fmt.Sprintf("/contacts/%d", c.ID), "phone-contact"}, {"/compose", "phone-composer"}, {"/messages", ""},
+	} {
+		visit(t, ctx, s.URL+p.path)
+		if over := eval[bool](t, ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`); over {
+			t.Errorf("%s overflows sideways: %d > %d", p.path, eval[int](t, ctx, `document.documentElement.scrollWidth`), eval[int](t, ctx, `window.innerWidth`))
+		}
+		if p.name != "" {
+			screenshot(t, ctx, p.name)
+		}
+	}
+}

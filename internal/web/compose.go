@@ -23,12 +23,14 @@ type composeForm struct {
 	Kind       string
 	Provider   string
 	SendAt     string // datetime-local, in the UI's time zone; empty: now
+	TemplateID string // the template the text came from, if any
 }
 
 func readComposeForm(r *http.Request) composeForm {
 	r.ParseForm()
 	return composeForm{Numbers: r.PostFormValue("numbers"), ContactIDs: r.PostForm["contact_id"], Tag: strings.TrimSpace(r.PostFormValue("tag")),
-		Body: r.PostFormValue("body"), Kind: r.PostFormValue("kind"), Provider: r.PostFormValue("provider"), SendAt: r.PostFormValue("send_at")}
+		Body: r.PostFormValue("body"), Kind: r.PostFormValue("kind"), Provider: r.PostFormValue("provider"), SendAt: r.PostFormValue("send_at"),
+		TemplateID: r.PostFormValue("template_id")}
 }
 
 // recipient is one address the composer will send to, before checks.
@@ -51,8 +53,10 @@ type plan struct {
 	Requests  []dispatch.Request
 	Labels    []string
 	Skipped   []skipped
+	Sample    string // the first recipient's text
 	Segments  sms.SegmentInfo
 	Chars     int
+	UCS2      int       // messages whose text needs UCS-2
 	Cost      sms.Money // for every message
 	UnitCost  sms.Money
 	Provider  string
@@ -114,7 +118,7 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 			pl.Skipped = append(pl.Skipped, skipped{Label: "#" + strconv.FormatInt(id, 10), Code: dispatch.CodeNoContact, Message: "no such contact"})
 			continue
 		}
-		label := displayPhone(c.Phone)
+		label := sms.NationalFormat(c.Phone)
 		if c.Name != "" {
 			label = c.Name + " · " + label
 		}
@@ -141,12 +145,32 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 	if len(errs) > 0 {
 		return pl, errs, nil
 	}
+	tb, err := sms.ParseTemplate(f.Body)
+	if err != nil {
+		errs["body"] = errText(err)
+		if fe := fieldErrors(err); fe != nil {
+			for _, m := range fe {
+				errs["body"] = m
+			}
+		}
+		return pl, errs, nil
+	}
+	var templateID *int64
+	if f.TemplateID != "" {
+		id, err := strconv.ParseInt(f.TemplateID, 10, 64)
+		if err != nil || id < 1 {
+			errs["template_id"] = "not a valid template"
+			return pl, errs, nil
+		}
+		templateID = &id
+	}
 	// One message per phone: the same number written twice, or a contact
 	// also pasted as a number, gets one SMS.
 	seen := map[string]bool{}
 	uid := p.ID
 	var reqs []dispatch.Request
 	var labels []string
+	var phones []string
 	for _, rc := range recips {
 		if ph, err := sms.NormalizePhone(rc.To, "BR"); err == nil {
 			if seen[ph.E164] {
@@ -154,16 +178,58 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 				continue
 			}
 			seen[ph.E164] = true
+			if rc.ContactID == nil {
+				phones = append(phones, ph.E164)
+			}
 		}
 		req := dispatch.Request{To: rc.To, ContactID: rc.ContactID, Body: f.Body, Provider: f.Provider,
-			Kind: sms.MessageKind(f.Kind), SendAt: pl.SendAt, CreatedBy: &uid}
+			Kind: sms.MessageKind(f.Kind), SendAt: pl.SendAt, CreatedBy: &uid, TemplateID: templateID}
 		if rc.ContactID != nil {
 			req.To = ""
 		}
 		reqs = append(reqs, req)
 		labels = append(labels, rc.Label)
 	}
-	problems, err := s.Dispatch.Check(ctx, reqs)
+	// Placeholders are filled per recipient, from its contact (pasted
+	// numbers too, when a contact has them); a recipient missing a value
+	// without a default is skipped.
+	missing := map[int][]string{}
+	if len(tb.Placeholders()) > 0 {
+		known, err := s.DB.ContactsForSend(ctx, idList, phones)
+		if err != nil {
+			return pl, nil, err
+		}
+		byID, byPhone := map[int64]*sms.Contact{}, map[string]*sms.Contact{}
+		for i := range known {
+			byID[known[i].ID], byPhone[known[i].Phone] = &known[i], &known[i]
+		}
+		for i := range reqs {
+			var c *sms.Contact
+			phone := ""
+			if reqs[i].ContactID != nil {
+				c = byID[*reqs[i].ContactID]
+			} else if ph, err := sms.NormalizePhone(reqs[i].To, "BR"); err == nil {
+				c, phone = byPhone[ph.E164], ph.E164
+			}
+			text, miss := tb.Render(sms.ContactVars(c, phone, nil))
+			if len(miss) > 0 {
+				missing[i] = miss
+				continue
+			}
+			reqs[i].Body = text
+		}
+	}
+	var checkable []dispatch.Request
+	var index []int // position in reqs of each checkable request
+	for i, req := range reqs {
+		if miss, ok := missing[i]; ok {
+			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: "missing_field", Message: "no value for " + strings.Join(miss, ", ")})
+			continue
+		}
+		checkable = append(checkable, req)
+		index = append(index, i)
+	}
+	problems, err := s.Dispatch.Check(ctx, checkable)
 	if err != nil {
 		return pl, nil, err
 	}
@@ -185,27 +251,66 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 	if len(errs) > 0 {
 		return pl, errs, nil
 	}
-	for i, req := range reqs {
-		if pr, ok := bad[i]; ok {
+	// A marketing message skips the numbers the provider refused as
+	// do-not-disturb before, as campaigns do.
+	phoneOf := func(req dispatch.Request) string {
+		if req.ContactID != nil {
+			return byID[*req.ContactID].Phone
+		}
+		ph, _ := sms.NormalizePhone(req.To, "BR")
+		return ph.E164
+	}
+	dnd := map[string]bool{}
+	if sms.MessageKind(f.Kind) != sms.Transactional {
+		var ps []string
+		for _, req := range checkable {
+			ps = append(ps, phoneOf(req))
+		}
+		if dnd, err = s.DB.RefusedAsNotDisturb(ctx, ps); err != nil {
+			return pl, nil, err
+		}
+	}
+	for j, req := range checkable {
+		i := index[j]
+		if pr, ok := bad[j]; ok {
 			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: pr.Code, Message: pr.Message})
+			continue
+		}
+		if dnd[phoneOf(req)] {
+			pl.Skipped = append(pl.Skipped, skipped{Label: labels[i], Code: "do_not_disturb", Message: "the provider refused this number as do-not-disturb before"})
 			continue
 		}
 		pl.Requests = append(pl.Requests, req)
 		pl.Labels = append(pl.Labels, labels[i])
 	}
-	pl.Segments = sms.Segments(f.Body)
-	pl.Chars = len([]rune(f.Body))
 	_, rec, err := s.Providers.Get(ctx, f.Provider)
 	if err != nil {
 		return pl, nil, err
 	}
 	pl.Provider, pl.UnitCost = rec.Name, rec.CostPerSegment
-	pl.Cost = rec.CostPerSegment.Times(pl.Segments.Segments * len(pl.Requests))
-	if pl.Segments.Encoding == sms.UCS2 {
-		if folded := sms.FoldGSM(f.Body); sms.IsGSM(folded) {
+	// The sample is the first recipient's text; the cost adds every
+	// message's own segments, since placeholders make lengths differ.
+	pl.Sample = f.Body
+	if len(pl.Requests) > 0 {
+		pl.Sample = pl.Requests[0].Body
+	}
+	pl.Segments = sms.Segments(pl.Sample)
+	pl.Chars = len([]rune(pl.Sample))
+	total, foldedTotal := 0, 0
+	for _, req := range pl.Requests {
+		seg := sms.Segments(req.Body)
+		total += seg.Segments
+		if seg.Encoding == sms.UCS2 {
+			pl.UCS2++
+		}
+		foldedTotal += sms.Segments(sms.FoldGSM(req.Body)).Segments
+	}
+	pl.Cost = rec.CostPerSegment.Times(total)
+	if pl.Segments.Encoding == sms.UCS2 || pl.UCS2 > 0 {
+		if folded := sms.FoldGSM(f.Body); folded != f.Body {
 			pl.Foldable = true
-			pl.Folded = sms.Segments(folded)
-			pl.FoldSaves = rec.CostPerSegment.Times((pl.Segments.Segments - pl.Folded.Segments) * len(pl.Requests))
+			pl.Folded = sms.Segments(sms.FoldGSM(pl.Sample))
+			pl.FoldSaves = rec.CostPerSegment.Times(total - foldedTotal)
 		}
 	}
 	return pl, nil, nil
@@ -219,6 +324,7 @@ type composeData struct {
 	Tags      []string
 	Contacts  []sms.Contact // picked contacts, to show their names
 	Default   string
+	Templates []sms.Template
 }
 
 func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, error) {
@@ -238,6 +344,9 @@ func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, e
 	if d.Tags, err = s.DB.Tags(ctx, 500); err != nil {
 		return d, err
 	}
+	if d.Templates, err = s.DB.ListTemplates(ctx, store.TemplateFilter{Limit: 500}); err != nil {
+		return d, err
+	}
 	var ids []int64
 	for _, v := range f.ContactIDs {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -255,11 +364,43 @@ func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, e
 func (s *Server) composePage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	q := r.URL.Query()
 	f := composeForm{Numbers: q.Get("to"), ContactIDs: q["contact_id"], Tag: q.Get("tag"), Kind: string(sms.Marketing)}
+	if v := q.Get("template_id"); v != "" {
+		if err := s.useTemplate(r.Context(), &f, v); err != nil {
+			return err
+		}
+	}
 	d, err := s.composeData(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "compose", "layout", d)
+	return nil
+}
+
+// useTemplate puts template id's text and kind in the form.
+func (s *Server) useTemplate(ctx context.Context, f *composeForm, id string) error {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 1 {
+		return sms.Invalid("invalid template", sms.FieldError{Field: "template_id", Message: "not a valid template", Value: id})
+	}
+	t, err := s.DB.GetTemplate(ctx, n)
+	if err != nil {
+		return err
+	}
+	f.Body, f.Kind, f.TemplateID = t.Body, string(t.Kind), id
+	return nil
+}
+
+// composeTemplate answers the text box filled with a template's text
+// (htmx), when one is picked.
+func (s *Server) composeTemplate(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	f := composeForm{Body: r.URL.Query().Get("body"), Kind: string(sms.Marketing)}
+	if id := r.URL.Query().Get("template_id"); id != "" {
+		if err := s.useTemplate(r.Context(), &f, id); err != nil {
+			return err
+		}
+	}
+	s.render(w, r, http.StatusOK, "compose", "compose-body", composeData{Form: f})
 	return nil
 }
 

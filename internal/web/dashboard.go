@@ -35,7 +35,7 @@ func (p period) DeliveryRate() float64 {
 	return float64(p.Delivered) / float64(done)
 }
 
-func (p *period) add(h store.HourCount) {
+func (p *period) add(h store.HourVolume) {
 	if h.Direction == sms.Inbound {
 		p.Replies += h.Count
 		return
@@ -95,7 +95,7 @@ func (s *Server) dayStats(ctx context.Context) (dayStats, error) {
 
 type dashboardData struct {
 	Stats     dayStats
-	Reasons   []store.ReasonCount
+	Reasons   []store.Reason
 	Providers []providers.View
 	ShowCost  bool
 }
@@ -107,10 +107,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	now := s.cfg.Now()
-	reasons, err := s.DB.FailureReasons(ctx, now.AddDate(0, 0, -dashDays), now.Add(time.Minute), 8)
+	reasons, err := s.DB.FailureReasons(ctx, store.ReportFilter{From: now.AddDate(0, 0, -dashDays), To: now.Add(time.Minute)})
 	if err != nil {
 		return err
 	}
+	reasons = reasons[:min(len(reasons), 8)]
 	data := dashboardData{Stats: st, Reasons: reasons, ShowCost: p.Can(auth.ReportsRead)}
 	if data.ShowCost {
 		if data.Providers, err = s.Providers.List(ctx); err != nil {

@@ -71,10 +71,10 @@ func (s *Server) funcs(l *lang) template.FuncMap {
 		},
 		"num":     func(n any) string { return l.printer.Sprintf("%d", n) },
 		"percent": func(f float64) string { return l.printer.Sprintf("%.1f%%", f*100) },
-		"phone":   displayPhone,
+		"phone":   sms.NationalFormat,
 		// state is a message state in the reader's language.
-		"state":     func(st sms.State) string { return l.printer.Sprintf("state:" + string(st)) },
-		"stateIcon": stateIcon,
+		"state":     func(st any) string { return l.printer.Sprintf("state:" + fmt.Sprint(st)) },
+		"stateIcon": func(st any) string { return stateIcon(sms.State(fmt.Sprint(st))) },
 		"deref": func(p *int64) int64 {
 			if p == nil {
 				return 0
@@ -136,20 +136,6 @@ func formatMoney(m sms.Money, pt bool) string {
 		return sign + "R$ " + out
 	}
 	return sign + "R$" + out
-}
-
-// displayPhone writes a Brazilian E.164 number as Brazilians write it,
-// "(11) 90000-0001"; other numbers stay in E.164.
-func displayPhone(e164 string) string {
-	if len(e164) == 14 && strings.HasPrefix(e164, "+55") {
-		n := e164[3:]
-		return fmt.Sprintf("(%s) %s-%s", n[:2], n[2:7], n[7:])
-	}
-	if len(e164) == 13 && strings.HasPrefix(e164, "+55") {
-		n := e164[3:]
-		return fmt.Sprintf("(%s) %s-%s", n[:2], n[2:6], n[6:])
-	}
-	return e164
 }
 
 // stateIcon is a symbol for a state, shown beside its colour and name so

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/recado-sms/recado/internal/auth"
 	"github.com/recado-sms/recado/internal/sms"
@@ -83,16 +82,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	// A new session id at sign-in: one planted before (session fixation)
-	// is worthless after.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	u, err := s.DB.GetUser(ctx, p.ID)
+	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	s.sessions.Put(ctx, sessUser, p.ID)
-	s.sessions.Put(ctx, sessCSRF, newToken(s.cfg.Rand))
-	s.Logger.Info("web: signed in", "username", username)
-	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+	enrolled, err := s.TwoFactor.Enabled(ctx, u.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	required, err := s.TwoFactor.RequiredFor(ctx, p.Role)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if enrolled || required {
+		s.startSecondFactor(w, r, u, data.Next, enrolled)
+		return
+	}
+	// A new session id at sign-in: one planted before (session fixation)
+	// is worthless after.
+	s.sessions.Put(ctx, sessNext, data.Next)
+	s.finishSignIn(w, r, u)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +144,3 @@ func safeNext(next string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
-
-// remaining is how long until t, at least zero.
-func remaining(now, t time.Time) time.Duration { return max(0, t.Sub(now)) }

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -79,6 +81,10 @@ const (
 	csrfHeader = "X-CSRF-Token"
 )
 
+// maxFormBytes bounds the body of any form the UI takes, file uploads
+// included (a contacts file of a million rows is about 60 MB).
+const maxFormBytes = 128 << 20
+
 // csrf refuses a state-changing request that does not carry the session's
 // CSRF token. Every form of the UI has it; another site cannot read it.
 func (s *Server) csrf(next http.Handler) http.Handler {
@@ -88,12 +94,24 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		want := s.sessions.GetString(r.Context(), sessCSRF)
 		got := r.Header.Get(csrfHeader)
 		if got == "" {
-			// ParseMultipartForm also reads url-encoded bodies; large
-			// uploads spill to disk instead of memory.
-			if err := r.ParseMultipartForm(8 << 20); err != nil && err != http.ErrNotMultipart {
+			// Large uploads spill to disk instead of memory; plain forms
+			// stop at 10 MB (net/http's own limit).
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				err = r.ParseMultipartForm(8 << 20)
+			} else {
+				err = r.ParseForm()
+			}
+			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) || strings.Contains(err.Error(), "too large") {
+					s.renderError(w, r, &sms.Error{Kind: sms.KindTooLarge, Message: "the form is too large"})
+					return
+				}
 				s.renderError(w, r, sms.Errorf(sms.KindInvalid, "unreadable form: %v", err))
 				return
 			}

@@ -17,6 +17,8 @@ type userForm struct {
 
 type usersData struct {
 	Users    []store.User
+	TwoFA    map[int64]bool // users who sign in with two factors
+	Require  bool           // managers must
 	Tokens   map[int64][]store.Token
 	Form     userForm
 	Errors   map[string]string
@@ -39,7 +41,15 @@ func (s *Server) usersData(r *http.Request) (usersData, error) {
 	if err != nil {
 		return usersData{}, err
 	}
-	d := usersData{Users: users, Tokens: map[int64][]store.Token{}, Form: userForm{Role: string(auth.RoleUser)}}
+	d := usersData{Users: users, Tokens: map[int64][]store.Token{}, TwoFA: map[int64]bool{}, Form: userForm{Role: string(auth.RoleUser)}}
+	for _, u := range users {
+		if d.TwoFA[u.ID], err = s.TwoFactor.Enabled(ctx, u.ID); err != nil {
+			return d, err
+		}
+	}
+	if d.Require, err = s.TwoFactor.ManagersRequired(ctx); err != nil {
+		return d, err
+	}
 	for _, t := range tokens {
 		if t.RevokedAt == nil {
 			d.Tokens[t.UserID] = append(d.Tokens[t.UserID], t)
@@ -177,9 +187,10 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 type settingsData struct {
-	Tokens   []store.Token
-	NewToken *newTokenData
-	Errors   map[string]string
+	Tokens    []store.Token
+	NewToken  *newTokenData
+	Errors    map[string]string
+	TwoFactor secondFactorData
 }
 
 func (s *Server) settingsData(r *http.Request, p auth.Principal) (settingsData, error) {
@@ -188,6 +199,12 @@ func (s *Server) settingsData(r *http.Request, p auth.Principal) (settingsData, 
 		return settingsData{}, err
 	}
 	d := settingsData{}
+	if d.TwoFactor.Registered, err = s.TwoFactor.Enabled(r.Context(), p.ID); err != nil {
+		return d, err
+	}
+	if d.TwoFactor.Required, err = s.TwoFactor.RequiredFor(r.Context(), p.Role); err != nil {
+		return d, err
+	}
 	for _, t := range tokens {
 		if t.RevokedAt == nil {
 			d.Tokens = append(d.Tokens, t)

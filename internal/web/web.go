@@ -18,6 +18,7 @@ import (
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
+	"github.com/recado-sms/recado/internal/templates"
 )
 
 // Deps are the services the UI calls: the same ones the REST API calls.
@@ -27,6 +28,8 @@ type Deps struct {
 	Providers *providers.Service
 	Accounts  *accounts.Service
 	Contacts  *contacts.Service
+	Templates *templates.Service
+	TwoFactor *accounts.TwoFactor
 	Logger    *slog.Logger
 }
 
@@ -144,6 +147,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /login/2fa", s.secondFactorPage)
+	mux.HandleFunc("POST /login/2fa", s.secondFactor)
+	mux.HandleFunc("GET /login/2fa/setup", s.secondFactorSetupPage)
+	mux.HandleFunc("POST /login/2fa/setup", s.secondFactorSetup)
 
 	mux.HandleFunc("GET /{$}", s.page(auth.MessagesRead, s.dashboard))
 	mux.HandleFunc("GET /dashboard/chart/{name}", s.page(auth.MessagesRead, s.dashboardChart))
@@ -170,8 +177,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /compose", s.page(auth.MessagesWrite, s.composePage))
 	mux.HandleFunc("POST /compose/preview", s.action(auth.MessagesWrite, s.composePreview))
 	mux.HandleFunc("GET /compose/contacts", s.page(auth.MessagesWrite, s.composeContacts))
+	mux.HandleFunc("GET /compose/template", s.page(auth.MessagesWrite, s.composeTemplate))
 	mux.HandleFunc("GET /compose/contacts/{id}", s.page(auth.MessagesWrite, s.composePick))
 	mux.HandleFunc("POST /compose", s.action(auth.MessagesWrite, s.composeSend))
+
+	mux.HandleFunc("GET /templates", s.page(auth.TemplatesRead, s.templatesPage))
+	mux.HandleFunc("GET /templates/new", s.page(auth.TemplatesWrite, s.templateNewPage))
+	mux.HandleFunc("POST /templates", s.action(auth.TemplatesWrite, s.templateCreate))
+	mux.HandleFunc("POST /templates/preview", s.action(auth.TemplatesRead, s.templatePreviewFragment))
+	mux.HandleFunc("GET /templates/{id}", s.page(auth.TemplatesRead, s.templatePage))
+	mux.HandleFunc("POST /templates/{id}", s.action(auth.TemplatesWrite, s.templateUpdate))
+	mux.HandleFunc("POST /templates/{id}/delete", s.action(auth.TemplatesWrite, s.templateDelete))
 
 	mux.HandleFunc("GET /inbox", s.page(auth.MessagesRead, s.inboxPage))
 	mux.HandleFunc("POST /inbox/{id}/read", s.action(auth.MessagesWrite, s.inboxRead))
@@ -196,12 +212,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /users", s.action(auth.UsersWrite, s.userCreate))
 	mux.HandleFunc("POST /users/{id}", s.action(auth.UsersWrite, s.userUpdate))
 	mux.HandleFunc("POST /users/{id}/tokens", s.action(auth.UsersWrite, s.userTokenCreate))
+	mux.HandleFunc("POST /users/{id}/2fa/reset", s.action(auth.UsersWrite, s.userTwoFactorReset))
+	mux.HandleFunc("POST /users/2fa-policy", s.action(auth.UsersWrite, s.usersTwoFactorPolicy))
 	mux.HandleFunc("POST /tokens/{id}/revoke", s.action(auth.TokensManage, s.tokenRevoke))
 
 	mux.HandleFunc("GET /settings", s.page(auth.TokensManage, s.settingsPage))
 	mux.HandleFunc("POST /settings/language", s.action(auth.TokensManage, s.settingsLanguage))
 	mux.HandleFunc("POST /settings/password", s.action(auth.TokensManage, s.settingsPassword))
 	mux.HandleFunc("POST /settings/tokens", s.action(auth.TokensManage, s.settingsTokenCreate))
+	mux.HandleFunc("POST /settings/2fa/begin", s.action(auth.TokensManage, s.settingsTwoFactorBegin))
+	mux.HandleFunc("POST /settings/2fa/confirm", s.action(auth.TokensManage, s.settingsTwoFactorConfirm))
+	mux.HandleFunc("POST /settings/2fa/disable", s.action(auth.TokensManage, s.settingsTwoFactorDisable))
 	mux.HandleFunc("POST /language", s.switchLanguage)
 
 	mux.HandleFunc("/", s.notFound)

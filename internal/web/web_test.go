@@ -2,14 +2,17 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recado-sms/recado/internal/app/apptest"
 	"github.com/recado-sms/recado/internal/dispatch"
+	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -344,13 +347,26 @@ func TestComposer(t *testing.T) {
 	if _, err := s.App.Dispatch.Blacklist(context.Background(), []string{"11900000004"}, "test", nil); err != nil {
 		t.Fatal(err)
 	}
-	numbers := "11900000001\n(11) 90000-0001\n1130000001\n11900000003\n11900000004\nabc\n11900000002"
+	// A number the provider refused as do-not-disturb before.
+	prior, err := s.App.Dispatch.Submit(context.Background(), []dispatch.Request{{To: "11900000006", Body: "Oi", SendAt: ptrTime(time.Now().Add(time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := `UPDATE messages SET error_code = 'not_disturb' WHERE id = $1`
+	if s.App.DB.Dialect() == store.SQLite {
+		q = `UPDATE messages SET error_code = 'not_disturb' WHERE id = ?1`
+	}
+	if _, err := s.App.DB.Writer().Exec(q, prior[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	numbers := "11900000001\n(11) 90000-0001\n1130000001\n11900000003\n11900000004\nabc\n11900000002\n11900000006"
 	t.Run("preview lists the skipped with their reasons", func(t *testing.T) {
 		p := b.post("/compose/preview", url.Values{"numbers": {numbers}, "body": {"Promoção de verão"}})
 		wantStatus(t, p, http.StatusOK)
 		wantContains(t, p, `id="preview-count">2<`, `data-code="duplicate"`, `data-code="phone_landline"`,
-			`data-code="opted_out"`, `data-code="blacklisted"`, `data-code="phone_characters"`, `id="ucs2-warning"`, `id="fold"`)
-		if n := countMessages(t, s); n != 0 {
+			`data-code="opted_out"`, `data-code="blacklisted"`, `data-code="phone_characters"`, `data-code="do_not_disturb"`,
+			`id="ucs2-warning"`, `id="fold"`)
+		if n := countMessages(t, s); n != 1 {
 			t.Fatalf("the preview stored %d messages", n)
 		}
 	})
@@ -368,18 +384,20 @@ func TestComposer(t *testing.T) {
 		} {
 			wantStatus(t, b.post("/compose", form), http.StatusUnprocessableEntity)
 		}
-		if n := countMessages(t, s); n != 0 {
-			t.Fatalf("bad input stored %d messages", n)
+		if n := countMessages(t, s); n != 1 {
+			t.Fatalf("bad input stored %d messages", n-1)
 		}
 	})
 	t.Run("send skips what the preview said", func(t *testing.T) {
 		p := b.post("/compose", url.Values{"numbers": {numbers}, "body": {"Promoção de verão"}, "kind": {"marketing"}})
 		wantStatus(t, p, http.StatusSeeOther)
-		if n := countMessages(t, s); n != 2 {
+		if n := countMessages(t, s); n != 3 {
 			t.Fatalf("%d messages stored, want 2", n)
 		}
 	})
 }
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 func withOptOut(c sms.Contact) sms.Contact {
 	c.OptedOut = true
@@ -421,5 +439,57 @@ func TestOtherForms(t *testing.T) {
 	}
 	if ps, _ := s.App.Providers.List(ctx); len(ps) != 1 {
 		t.Errorf("%d providers, want only mock", len(ps))
+	}
+}
+
+// TestDashboard shows the figures, failures by reason and both charts.
+func TestDashboard(t *testing.T) {
+	s := newServer(t, apptest.WithWorkers())
+	ctx := context.Background()
+	if _, err := s.App.Providers.Update(ctx, "mock", providersInput(`{"reject_prefixes": ["+5511900000009"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Dispatch.Submit(ctx, []dispatch.Request{{To: "11900000001", Body: "Oi"}, {To: "11900000009", Body: "Oi"}}); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, "one delivered, one rejected", func() bool {
+		by, _ := s.App.DB.CountMessagesByState(ctx)
+		return by[sms.StateDelivered] == 1 && by[sms.StateRejected] == 1
+	})
+	b := manager(t, s)
+	p := b.get("/")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `id="sent-today">2<`, `id="delivery-rate">50.0%<`, `id="failure-reasons"`, `data-state="rejected"`, `id="cost-month"`)
+	for _, chart := range []string{"volume", "cost"} {
+		p := b.get("/dashboard/chart/" + chart)
+		wantStatus(t, p, http.StatusOK)
+		if !strings.HasPrefix(p.Body, "<svg") {
+			t.Fatalf("chart %s is not SVG: %.200s", chart, p.Body)
+		}
+	}
+	// Operators see no costs.
+	op := operator(t, s, "operadora")
+	if p := op.get("/"); strings.Contains(p.Body, `id="cost-month"`) {
+		t.Error("an operator sees the cost")
+	}
+}
+
+func providersInput(settings string) providers.Input {
+	var m map[string]json.RawMessage
+	json.Unmarshal([]byte(settings), &m)
+	return providers.Input{Settings: m}
+}
+
+// TestFormTooLarge: a form over the size limit is refused before it is read
+// whole, and changes nothing.
+func TestFormTooLarge(t *testing.T) {
+	s := newServer(t)
+	b := manager(t, s)
+	b.get("/contacts/new")
+	big := strings.Repeat("x", 129<<20)
+	p := b.post("/contacts", url.Values{"name": {"Fulana"}, "phone": {"11900000001"}, "fields": {big}})
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
+	if cs, _ := s.App.DB.ListContacts(context.Background(), store.ContactFilter{}); len(cs) != 0 {
+		t.Fatal("an oversized form stored a contact")
 	}
 }

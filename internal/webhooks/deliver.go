@@ -173,8 +173,24 @@ func (s *Service) claim(ctx context.Context, n int) ([]job, error) {
 		return nil, err
 	}
 	byMsg := make(map[int64]sms.Message, len(msgs))
+	var contactIDs []int64
 	for _, m := range msgs {
 		byMsg[m.ID] = m
+		if m.Direction == sms.Inbound && m.ContactID != nil {
+			contactIDs = append(contactIDs, *m.ContactID)
+		}
+	}
+	// A reply names its contact's owner, the operator who answers it, so
+	// that the receiving system can notify them.
+	owners := map[int64]*int64{}
+	if len(contactIDs) > 0 {
+		cs, err := s.db.ContactsForSend(ctx, contactIDs, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			owners[c.ID] = c.OwnerID
+		}
 	}
 	type opened struct{ secret, err string }
 	secrets := map[int64]opened{}
@@ -194,7 +210,7 @@ func (s *Service) claim(ctx context.Context, n int) ([]job, error) {
 			secrets[e.ID] = sec
 		}
 		j := job{d: d, url: e.URL, secret: sec.secret, err: sec.err}
-		if j.body, err = json.Marshal(payload(d, byMsg)); err != nil {
+		if j.body, err = json.Marshal(payload(d, byMsg, owners)); err != nil {
 			return nil, fmt.Errorf("webhooks: encode event: %w", err)
 		}
 		jobs = append(jobs, j)
@@ -204,7 +220,7 @@ func (s *Service) claim(ctx context.Context, n int) ([]job, error) {
 
 // payload is the body of a delivery: the event, and the message it is
 // about with the state the event announces.
-func payload(d store.WebhookDelivery, msgs map[int64]sms.Message) Event {
+func payload(d store.WebhookDelivery, msgs map[int64]sms.Message, owners map[int64]*int64) Event {
 	ev := Event{ID: strconv.FormatInt(d.ID, 10), Type: EventType(d.Event), At: d.At.UTC(), Detail: d.Detail}
 	state, isMessage := strings.CutPrefix(d.Event, "message.")
 	isReply := d.Event == string(ReplyReceived) || d.Event == string(ContactOptedOut)
@@ -220,6 +236,9 @@ func payload(d store.WebhookDelivery, msgs map[int64]sms.Message) Event {
 		em.ProviderMessageID, em.ErrorCode, em.ErrorText, em.CampaignID = m.ProviderMessageID, m.ErrorCode, m.ErrorText, m.CampaignID
 		if isReply {
 			em.Body, em.ContactID, em.ReplyTo = m.Body, m.ContactID, m.ReplyTo
+			if m.ContactID != nil {
+				em.OwnerID = owners[*m.ContactID]
+			}
 		}
 	}
 	ev.Message = em

@@ -16,8 +16,8 @@ const (
 	MessageFailed    EventType = "message.failed"    // it will not be delivered
 	MessageRejected  EventType = "message.rejected"  // the provider refused it
 	MessageExpired   EventType = "message.expired"   // the network gave up on it
-	// ReplyReceived and ContactOptedOut may be subscribed to; Recado does
-	// not emit them yet.
+	// ReplyReceived and ContactOptedOut are about a reply: their message is
+	// the inbound one, with its text, contact and owner.
 	ReplyReceived   EventType = "reply.received"    // a contact answered
 	ContactOptedOut EventType = "contact.opted_out" // a contact asked for no more marketing
 )
@@ -60,4 +60,5 @@ type EventMessage struct {
 	Body      string `json:"body,omitempty"`
 	ContactID *int64 `json:"contact_id,omitempty"`
 	ReplyTo   *int64 `json:"reply_to,omitempty"`
+	OwnerID   *int64 `json:"owner_id,omitempty"` // the contact's owner: the operator who answers its replies
 }

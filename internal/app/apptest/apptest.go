@@ -48,6 +48,13 @@ func WithDatabase(dsn string) Option {
 	return func(o *options) { o.cfg.DatabaseURL = dsn }
 }
 
+// WithDataDir uses dir as the data folder (its secret key included), so that
+// a second app opened on the same folder and database reads what the first
+// stored, as after a restart.
+func WithDataDir(dir string) Option {
+	return func(o *options) { o.cfg.DataDir = dir }
+}
+
 // WithDispatch tunes the queue. New already sets a short poll interval.
 func WithDispatch(c dispatch.Config) Option {
 	return func(o *options) { o.cfg.Dispatch = c }
