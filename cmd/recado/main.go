@@ -75,7 +75,7 @@ Every flag can also be set in the environment: --data is RECADO_DATA, and so on.
 	pf.StringVar(&g.logFormat, "log-format", envOr(getenv, "RECADO_LOG_FORMAT", "text"), "text or json (RECADO_LOG_FORMAT)")
 	g.secretKey = getenv("RECADO_SECRET_KEY")
 	root.AddCommand(newServe(g), newMigrate(g), newUser(g), newToken(g), newSend(g), newKolmeya(g), newFakeKolmeya(g), newBench(g),
-		newVersion(g), newImport(g), newCampaign(g))
+		newBackup(g), newMigrateDB(g), newVersion(g), newImport(g), newCampaign(g))
 	return root
 }
 

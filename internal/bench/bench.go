@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -152,6 +153,9 @@ func Run(ctx context.Context, cfg Config, scenarios []Scenario) ([]Result, error
 		}
 		results = append(results, rows...)
 	}
+	if n := env.DatabaseBytes(); n > 0 {
+		fmt.Fprintf(cfg.Progress, "the SQLite database holds %d messages in %.0f MB (with its WAL)\n", env.messages(ctx), float64(n)/(1<<20))
+	}
 	return results, nil
 }
 
@@ -275,6 +279,27 @@ func (e *Env) Database() string {
 		return ""
 	}
 	return string(e.App.DB.Dialect())
+}
+
+// DatabaseBytes is the size of the SQLite database and its WAL; 0 on
+// PostgreSQL.
+func (e *Env) DatabaseBytes() int64 {
+	if e.App == nil || e.App.DB.Dialect() != store.SQLite {
+		return 0
+	}
+	var n int64
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(filepath.Join(e.tempDir, "recado.db"+suffix)); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+func (e *Env) messages(ctx context.Context) int64 {
+	var n int64
+	e.App.DB.Reader().QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&n)
+	return n
 }
 
 // Close stops Recado and the fake and removes the temporary folder.
