@@ -19,6 +19,7 @@ type composeForm struct {
 	Numbers    string   // pasted numbers, one per line (or separated by , or ;)
 	ContactIDs []string // picked contacts
 	Tag        string   // every contact with this tag
+	ListID     string   // every contact in this list
 	Body       string
 	Kind       string
 	Provider   string
@@ -28,7 +29,7 @@ type composeForm struct {
 
 func readComposeForm(r *http.Request) composeForm {
 	r.ParseForm()
-	return composeForm{Numbers: r.PostFormValue("numbers"), ContactIDs: r.PostForm["contact_id"], Tag: strings.TrimSpace(r.PostFormValue("tag")),
+	return composeForm{Numbers: r.PostFormValue("numbers"), ContactIDs: r.PostForm["contact_id"], Tag: strings.TrimSpace(r.PostFormValue("tag")), ListID: r.PostFormValue("list_id"),
 		Body: r.PostFormValue("body"), Kind: r.PostFormValue("kind"), Provider: r.PostFormValue("provider"), SendAt: r.PostFormValue("send_at"),
 		TemplateID: r.PostFormValue("template_id")}
 }
@@ -100,6 +101,20 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 			ids[id] = true
 		}
 	}
+	if f.ListID != "" {
+		lid, err := strconv.ParseInt(f.ListID, 10, 64)
+		if err != nil || lid < 1 {
+			errs["list_id"] = "not a valid list"
+		} else {
+			members, err := s.DB.ListContacts(ctx, store.ContactFilter{ListID: lid, Limit: maxComposeRecipients + 1})
+			if err != nil {
+				return pl, nil, err
+			}
+			for _, c := range members {
+				ids[c.ID] = true
+			}
+		}
+	}
 	var idList []int64
 	for id := range ids {
 		idList = append(idList, id)
@@ -127,7 +142,7 @@ func (s *Server) plan(ctx context.Context, f composeForm, p auth.Principal) (pla
 	}
 	switch {
 	case len(recips) == 0 && len(pl.Skipped) == 0:
-		errs["numbers"] = "add at least one number, contact or tag"
+		errs["numbers"] = "add at least one number, contact, tag or list"
 	case len(recips) > maxComposeRecipients:
 		errs["numbers"] = fmt.Sprintf("at most %d recipients at once: for more, create a campaign", maxComposeRecipients)
 	}
@@ -325,6 +340,7 @@ type composeData struct {
 	Contacts  []sms.Contact // picked contacts, to show their names
 	Default   string
 	Templates []sms.Template
+	Lists     []store.List
 }
 
 func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, error) {
@@ -347,6 +363,9 @@ func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, e
 	if d.Templates, err = s.DB.ListTemplates(ctx, store.TemplateFilter{Limit: 500}); err != nil {
 		return d, err
 	}
+	if d.Lists, err = s.DB.Lists(ctx); err != nil {
+		return d, err
+	}
 	var ids []int64
 	for _, v := range f.ContactIDs {
 		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
@@ -363,7 +382,7 @@ func (s *Server) composeData(ctx context.Context, f composeForm) (composeData, e
 
 func (s *Server) composePage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	q := r.URL.Query()
-	f := composeForm{Numbers: q.Get("to"), ContactIDs: q["contact_id"], Tag: q.Get("tag"), Kind: string(sms.Marketing)}
+	f := composeForm{Numbers: q.Get("to"), ContactIDs: q["contact_id"], Tag: q.Get("tag"), ListID: q.Get("list_id"), Kind: string(sms.Marketing)}
 	if v := q.Get("template_id"); v != "" {
 		if err := s.useTemplate(r.Context(), &f, v); err != nil {
 			return err

@@ -97,3 +97,30 @@ func TestComposerTemplate(t *testing.T) {
 		t.Fatalf("message %q template %v", ms[0].Body, ms[0].TemplateID)
 	}
 }
+
+// TestComposerList sends to every contact of a list.
+func TestComposerList(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	a, _ := s.App.DB.CreateContact(ctx, sms.Contact{Name: "Fulana Teste", Phone: "+5511900000001"})
+	b2, _ := s.App.DB.CreateContact(ctx, sms.Contact{Name: "Beltrana Teste", Phone: "+5511900000002"})
+	s.App.DB.CreateContact(ctx, sms.Contact{Name: "Fora da Lista", Phone: "+5511900000003"})
+	l, err := s.App.DB.CreateList(ctx, "vip", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.DB.ChangeMembers(ctx, l.ID, []int64{a.ID, b2.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := manager(t, s)
+	p := b.get(fmt.Sprintf("/compose?list_id=%d", l.ID))
+	wantContains(t, p, `id="list-pick"`)
+	form := url.Values{"list_id": {fmt.Sprint(l.ID)}, "body": {"Olá {{primeiro_nome}}"}, "kind": {"marketing"}}
+	wantContains(t, b.post("/compose/preview", form), `id="preview-count">2<`)
+	wantStatus(t, b.post("/compose/preview", url.Values{"list_id": {"x"}, "body": {"Oi"}}), http.StatusOK)
+	wantStatus(t, b.post("/compose", url.Values{"list_id": {"x"}, "body": {"Oi"}}), http.StatusUnprocessableEntity)
+	wantStatus(t, b.post("/compose", form), http.StatusSeeOther)
+	if n := countMessages(t, s); n != 2 {
+		t.Fatalf("%d messages, want 2", n)
+	}
+}
