@@ -91,6 +91,12 @@ func TestKolmeyaSafetyNet(t *testing.T) {
 			t.Fatalf("remove from the blacklist: %d %s", status, body)
 		}
 		eventually(t, "the removal reaches Kolmeya", func() bool { return !fake.Blacklisted("11900000077") })
+		// The sync job records its cursor once Kolmeya has answered, a moment
+		// after the fake changed its list.
+		eventually(t, "the sync is recorded", func() bool {
+			v := apptest.JSON[providers.View](t, s, http.MethodGet, "/api/v1/providers/kolmeya", s.Token, nil, http.StatusOK)
+			return v.Sync != nil && v.Sync.Blacklist != nil && v.Sync.Blacklist.Pending == 0 && v.Sync.Blacklist.SyncedAt != nil
+		})
 
 		// The balance, on demand, by an operator: one message of R$ 0,07 took
 		// it below the threshold.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recado-sms/recado/internal/csvout"
+
 	"github.com/recado-sms/recado/internal/provider/kolmeya"
 	"github.com/recado-sms/recado/internal/providers"
 	"github.com/recado-sms/recado/internal/sms"
@@ -46,7 +48,7 @@ func WriteCSV(w io.Writer, by []string, rows []store.ReportRow) error {
 		rec := append([]string{}, r.Keys...)
 		for i, b := range by {
 			if b == store.ByCampaign || b == store.ByOperator {
-				rec = append(rec, r.Labels[i])
+				rec = append(rec, csvout.Cell(r.Labels[i])) // names people typed
 			}
 		}
 		for _, n := range []int64{r.Messages, r.Sent, r.Delivered, r.Failed, r.Rejected, r.Expired, r.Canceled, r.Pending, r.Segments} {

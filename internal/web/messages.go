@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/recado-sms/recado/internal/auth"
+	"github.com/recado-sms/recado/internal/csvout"
 	"github.com/recado-sms/recado/internal/dispatch"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
@@ -173,8 +174,8 @@ func (s *Server) messagesExport(w http.ResponseWriter, r *http.Request, p auth.P
 		for _, m := range ms {
 			created := m.CreatedAt
 			cw.Write([]string{strconv.FormatInt(m.ID, 10), ts(&created), string(m.Direction), string(m.Kind), m.Phone,
-				csvSafe(m.Body), string(m.State), m.Provider, m.ProviderMessageID, m.Reference, strconv.Itoa(m.Segments),
-				string(m.Encoding), m.Cost.String(), m.ErrorCode, csvSafe(m.ErrorText), strconv.Itoa(m.Attempts), ts(m.SentAt),
+				csvout.Cell(m.Body), string(m.State), m.Provider, m.ProviderMessageID, m.Reference, strconv.Itoa(m.Segments),
+				string(m.Encoding), m.Cost.String(), m.ErrorCode, csvout.Cell(m.ErrorText), strconv.Itoa(m.Attempts), ts(m.SentAt),
 				ts(m.DeliveredAt), id(m.ContactID), id(m.CampaignID), id(m.TemplateID)})
 		}
 		cw.Flush()
@@ -183,15 +184,6 @@ func (s *Server) messagesExport(w http.ResponseWriter, r *http.Request, p auth.P
 		}
 		f.Before = ms[len(ms)-1].ID
 	}
-}
-
-// csvSafe keeps a spreadsheet from running a cell as a formula: text that
-// starts with = + - or @ gets a leading apostrophe.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 type messageData struct {
