@@ -296,7 +296,7 @@ func TestBrowserComposer(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#picked input[name=contact_id]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("preview-count").textContent.trim() === "3"`))
 	screenshot(t, ctx, "composer")
-	do(t, ctx, "fold the accents", chromedp.Click(chromedp.ID("fold")),
+	do(t, ctx, "fold the accents", htmxReady("#fold"), chromedp.Evaluate[chromedp.Void](`document.getElementById("fold").click()`),
 		chromedp.Poll[chromedp.Void](`document.getElementById("preview-encoding").textContent.trim() === "GSM-7"`))
 	if body := eval[string](t, ctx, `document.getElementById("compose-body").value`); body != "Promocao de verao: até 50% de desconto!" {
 		t.Fatalf("folded text %q", body)
