@@ -42,6 +42,7 @@ PostgreSQL's) and its peak Go heap and resident set. --json writes the same with
 machine's description. See docs/BENCHMARKS.md for figures and how they were made.`,
 		Example: `  recado bench
   recado bench --scenario webhooks -n 100000
+  recado bench --scenario send:20000,webhooks:100000,api:5000
   recado bench --scenario api --rate 1000 -n 20000 --json api.json
   recado bench --database-url postgres://postgres@127.0.0.1/recado_bench`,
 		Args: cobra.NoArgs,
@@ -96,7 +97,7 @@ machine's description. See docs/BENCHMARKS.md for figures and how they were made
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenarios, "scenario", strings.Join(names, ","), "scenarios to run, comma-separated: "+strings.Join(names, ", "))
+	f.StringVar(&scenarios, "scenario", strings.Join(names, ","), "scenarios to run, comma-separated, each with its own size if you like (webhooks:100000): "+strings.Join(names, ", "))
 	f.IntVarP(&cfg.N, "count", "n", 0, "size of each scenario (messages, webhooks or requests); 0 for each one's default")
 	f.IntVar(&cfg.Concurrency, "concurrency", 0, "clients at once for send and webhooks; 0 for each one's default (2 and 64)")
 	f.IntVar(&cfg.Rate, "rate", 1000, "requests per second of the open-loop api scenario")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +88,8 @@ type Scenario struct {
 	// one of several kinds of request). It returns checks that passed, as
 	// lines for the report; an error means the run is not to be trusted.
 	Run func(ctx context.Context, env *Env, m *Meter, n, concurrency int) (checks []string, err error)
+
+	size int // asked for by name ("webhooks:100000"), over Config.N
 }
 
 // Builtin returns the scenarios `recado bench` knows, in the order it runs
@@ -97,13 +100,20 @@ func Builtin() []Scenario {
 }
 
 // Select returns the scenarios of list named in names (comma-separated, in
-// the order given), or an error naming any that is unknown.
+// the order given), or an error naming any that is unknown. A name may
+// carry its own size, "webhooks:100000", which then overrides Config.N for
+// that scenario.
 func Select(list []Scenario, names string) ([]Scenario, error) {
 	var out []Scenario
 	for name := range strings.SplitSeq(names, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
+		}
+		name, size, sized := strings.Cut(name, ":")
+		n, err := strconv.Atoi(size)
+		if sized && (err != nil || n <= 0) {
+			return nil, fmt.Errorf("bench: %s:%s: the size must be a positive number", name, size)
 		}
 		i := slices.IndexFunc(list, func(s Scenario) bool { return s.Name == name })
 		if i < 0 {
@@ -113,7 +123,11 @@ func Select(list []Scenario, names string) ([]Scenario, error) {
 			}
 			return nil, fmt.Errorf("bench: no scenario %q; there are %s", name, strings.Join(known, ", "))
 		}
-		out = append(out, list[i])
+		s := list[i]
+		if sized {
+			s.size = n
+		}
+		out = append(out, s)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("bench: no scenario named")
@@ -134,6 +148,9 @@ func Run(ctx context.Context, cfg Config, scenarios []Scenario) ([]Result, error
 	var results []Result
 	for _, s := range scenarios {
 		n, conc := cfg.N, cfg.Concurrency
+		if s.size > 0 {
+			n = s.size
+		}
 		if n <= 0 {
 			n = s.DefaultN
 		}

@@ -70,7 +70,10 @@ func TestSelect(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Name != "webhooks" || got[1].Name != "send" {
 		t.Fatalf("Select = %v, %v", got, err)
 	}
-	for _, bad := range []string{"", "campaign", "send,nope"} {
+	if got, err := Select(all, "webhooks:500,api"); err != nil || got[0].size != 500 || got[1].size != 0 {
+		t.Fatalf("Select with a size = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "campaign", "send,nope", "send:0", "send:x"} {
 		if _, err := Select(all, bad); err == nil {
 			t.Errorf("Select(%q) accepted", bad)
 		}

@@ -30,6 +30,7 @@ func TestProviderFaults(t *testing.T) {
 		retries int                                // retries the batch takes; -1: do not check
 		failed  bool                               // Kolmeya never recovers: the messages fail
 		lookup  bool                               // the first attempt was accepted: found by asking, not sent again
+		either  bool                               // found by asking or sent again, as the timing falls
 	}{
 		{name: "a burst of 503s", faults: kolmeyatest.Faults{FailNext: 3}, retries: 1},
 		{name: "500 on every third request", faults: kolmeyatest.Faults{FailEvery: 3}, batches: 6, retries: -1},
@@ -37,9 +38,20 @@ func TestProviderFaults(t *testing.T) {
 		{name: "a timeout after Kolmeya accepted", faults: kolmeyatest.Faults{HangAfterAccept: 1}, timeout: "300ms", retries: 1, lookup: true},
 		{name: "a garbled answer after Kolmeya accepted", faults: kolmeyatest.Faults{GarbleNext: 1}, retries: 1, lookup: true},
 		{name: "a 429 storm", faults: kolmeyatest.Faults{RateLimitNext: 3, RetryAfter: 300 * time.Millisecond}, retries: 0},
-		{name: "slow answers within the timeout", faults: kolmeyatest.Faults{Latency: 150 * time.Millisecond}, retries: 0},
-		{name: "answers slower than the timeout", faults: kolmeyatest.Faults{Latency: 2 * time.Second}, timeout: "300ms", retries: 1,
-			before: func(f *kolmeyatest.Server, _ int) { f.UpdateFaults(func(x *kolmeyatest.Faults) { x.Latency = 0 }) }},
+		{name: "slow answers within the timeout", faults: kolmeyatest.Faults{Latency: 150 * time.Millisecond}, timeout: "10s", retries: 0},
+		// Kolmeya gives up on a request whose client left only when it
+		// notices, which a loaded machine may delay past the latency: then it
+		// takes the messages after all, and the retry finds them by asking.
+		// The retry comes 60 s later in production, long after Kolmeya is done
+		// with the first request; the test, which runs it at once, waits for
+		// that too (see RELIABILITY.md on a provider slower than the retry).
+		{name: "answers slower than the timeout", faults: kolmeyatest.Faults{Latency: 2 * time.Second}, timeout: "300ms", retries: 1, either: true,
+			before: func(f *kolmeyatest.Server, _ int) {
+				f.UpdateFaults(func(x *kolmeyatest.Faults) { x.Latency = 0 })
+				for deadline := time.Now().Add(10 * time.Second); f.InFlight() > 0 && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +92,7 @@ func TestProviderFaults(t *testing.T) {
 				e.checkOnce(t, refs)
 				for _, r := range refs {
 					src := e.eventSources(t, ms[r].ID)[sms.StateSent]
-					if want := map[bool]sms.Source{true: sms.SourcePoll, false: sms.SourceProvider}[tt.lookup]; src != want {
+					if want := map[bool]sms.Source{true: sms.SourcePoll, false: sms.SourceProvider}[tt.lookup]; src != want && !(tt.either && src == sms.SourcePoll) {
 						t.Fatalf("%s: sent by %q, want %q", r, src, want)
 					}
 				}

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/recado-sms/recado/internal/sms"
@@ -148,6 +149,7 @@ type Handler struct {
 	loc       *time.Location
 	closed    chan struct{}
 	closeOnce sync.Once
+	inFlight  atomic.Int64
 
 	mu            sync.Mutex
 	faults        Faults
@@ -289,6 +291,11 @@ func (h *Handler) Faults() Faults {
 	return h.faults
 }
 
+// InFlight returns how many requests the fake is working on or holding
+// (Latency, HangAfterAccept) right now: a request whose client gave up is
+// still counted until the fake notices, as a real server's would be.
+func (h *Handler) InFlight() int { return int(h.inFlight.Load()) }
+
 // Requests returns how many requests reached endpoint, named as in the
 // contract ("/sms/store", "/sms/reports/statuses/{jobId}",
 // "/sms/jobs/{jobId}/pause"), whatever their answer.
@@ -395,6 +402,8 @@ func lookupRoute(path string) (route, string, bool) {
 
 // ServeHTTP answers one request of the contract.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	path, under := strings.CutPrefix(r.URL.Path, BasePath)
 	rt, param, found := lookupRoute(path)
 	if !under || !found || r.Method != http.MethodPost {
