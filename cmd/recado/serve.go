@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,7 +13,7 @@ import (
 
 func newServe(g *globals) *cobra.Command {
 	var cfg app.Config
-	var timezone string
+	var timezone, proxies string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Recado: the web UI, the HTTP API and the send queue",
@@ -40,6 +42,9 @@ flight, and exits 0.`,
 				return fmt.Errorf("--timezone %q: %w", timezone, err)
 			}
 			cfg.Location = loc
+			if cfg.TrustedProxies, err = parseProxies(proxies); err != nil {
+				return err
+			}
 			a, err := app.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -52,7 +57,29 @@ flight, and exits 0.`,
 	f.StringVar(&cfg.Addr, "addr", envOr(g.getenv, "RECADO_ADDR", "127.0.0.1:8080"), "address to listen on (RECADO_ADDR)")
 	f.StringVar(&cfg.PublicURL, "public-url", g.getenv("RECADO_PUBLIC_URL"), "Recado's public base URL, used in the webhook URLs given to providers (RECADO_PUBLIC_URL)")
 	f.DurationVar(&cfg.Dispatch.SendTimeout, "send-timeout", envDuration(g.getenv, "RECADO_SEND_TIMEOUT", 2*time.Minute), "how long one send attempt to a provider may take; a batch whose worker died is sent again after about this long (RECADO_SEND_TIMEOUT)")
+	f.StringVar(&proxies, "trusted-proxies", g.getenv("RECADO_TRUSTED_PROXIES"), "reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For gives the client's address, for sign-in throttling (RECADO_TRUSTED_PROXIES)")
 	f.StringVar(&timezone, "timezone", envOr(g.getenv, "RECADO_TIMEZONE", "America/Sao_Paulo"), "time zone the web UI shows dates in (RECADO_TIMEZONE)")
 	f.IntVar(&cfg.Dispatch.Workers, "workers", envInt(g.getenv, "RECADO_WORKERS", 4), "batches sent at once (RECADO_WORKERS)")
 	return cmd
+}
+
+// parseProxies reads comma-separated addresses and CIDR prefixes.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR prefix", item)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

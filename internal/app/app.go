@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,9 @@ type Config struct {
 	ShutdownGrace time.Duration  // how long in-flight work may take at stop (30 s)
 	Location      *time.Location // where the web UI shows dates (America/Sao_Paulo)
 	LiveInterval  time.Duration  // how often the UI's live pages look for changes (1 s)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the UI
+	// believes for the client's address (sign-in throttling).
+	TrustedProxies []netip.Prefix
 }
 
 // DatabaseDSN is the database the config names: the URL, or the SQLite file
@@ -336,7 +340,8 @@ func (a *App) routes(cfg Config) (http.Handler, error) {
 	ui, err := web.New(web.Deps{DB: a.DB, Dispatch: a.Dispatch, Providers: a.Providers, Accounts: a.Accounts,
 		Contacts: cs, Templates: a.Templates, TwoFactor: a.TwoFactor, Logger: a.log,
 		Campaigns: a.Campaigns, Imports: a.Imports, Reports: a.Reports}, web.Config{PublicURL: cfg.PublicURL, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval})
+		OptOutWords: cfg.Dispatch.OptOutWords, Location: cfg.Location, LiveInterval: cfg.LiveInterval,
+		TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return nil, err
 	}

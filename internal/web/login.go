@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -42,7 +43,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	keys := []struct {
 		key string
 		th  auth.Throttle
-	}{{"user:" + username, s.cfg.AccountThrottle}, {"addr:" + clientAddr(r), s.cfg.AddressThrottle}}
+	}{{"user:" + username, s.cfg.AccountThrottle}, {"addr:" + s.clientAddr(r), s.cfg.AddressThrottle}}
 	for _, k := range keys {
 		f, err := s.DB.LoginFailures(ctx, k.key)
 		if err != nil {
@@ -73,7 +74,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.Logger.Warn("web: sign-in failed", "username", username, "addr", clientAddr(r))
+		s.Logger.Warn("web: sign-in failed", "username", username, "addr", s.clientAddr(r))
 		data.Error = s.tr(r, "Invalid username or password.")
 		s.render(w, r, http.StatusUnauthorized, "login", "layout", data)
 		return
@@ -119,15 +120,48 @@ func toFailures(f store.LoginFailures) auth.Failures {
 	return auth.Failures{Count: f.Failures, WindowStart: f.WindowStart, LockedUntil: f.LockedUntil}
 }
 
-// clientAddr is the address a request came from, without its port. Behind a
-// reverse proxy it is the proxy's: throttling by address then throttles the
-// proxy, and the per-account limit still holds.
-func clientAddr(r *http.Request) string {
+// clientAddr is the address a request came from, without its port. When
+// it comes through a proxy the configuration trusts (Config.TrustedProxies),
+// the address is the one that proxy saw, read from X-Forwarded-For: the
+// rightmost address not itself a trusted proxy. Anything else in the header
+// could be forged by the client and is ignored.
+func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if !s.trusted(host) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return host // garbled: the proxy's own address is all that is known
+		}
+		if !s.trusted(hop) {
+			return hop
+		}
 	}
 	return host
+}
+
+// trusted reports whether addr is one of the trusted proxies.
+func (s *Server) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // safeNext keeps a post-sign-in destination only when it is a path on this

@@ -138,7 +138,7 @@ func (s *Server) secondFactor(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		s.Logger.Warn("web: second factor failed", "username", u.Username, "addr", clientAddr(r))
+		s.Logger.Warn("web: second factor failed", "username", u.Username, "addr", s.clientAddr(r))
 		s.render(w, r, http.StatusUnauthorized, "login-2fa", "layout", secondFactorData{Error: s.tr(r, "Wrong or already used code.")})
 		return
 	}

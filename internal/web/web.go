@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ type Config struct {
 	OptOutWords []string
 	// LiveInterval is how often a live page (SSE) looks for changes (1 s).
 	LiveInterval time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed, so that sign-in is throttled per real client address; none
+	// by default.
+	TrustedProxies []netip.Prefix
 	// AccountThrottle and AddressThrottle limit password guessing
 	// (auth.AccountThrottle, auth.AddressThrottle).
 	AccountThrottle, AddressThrottle auth.Throttle
