@@ -416,11 +416,7 @@ func (s *Server) campaignNewPage(w http.ResponseWriter, r *http.Request, p auth.
 
 // campaignUseTemplate puts template id's text and kind in the form.
 func (s *Server) campaignUseTemplate(ctx context.Context, f *campaignForm, id string) error {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n < 1 {
-		return sms.Invalid("invalid template", sms.FieldError{Field: "template_id", Message: "not a valid template", Value: id})
-	}
-	t, err := s.DB.GetTemplate(ctx, n)
+	t, err := s.templateByID(ctx, id)
 	if err != nil {
 		return err
 	}

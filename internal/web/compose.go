@@ -398,11 +398,7 @@ func (s *Server) composePage(w http.ResponseWriter, r *http.Request, p auth.Prin
 
 // useTemplate puts template id's text and kind in the form.
 func (s *Server) useTemplate(ctx context.Context, f *composeForm, id string) error {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || n < 1 {
-		return sms.Invalid("invalid template", sms.FieldError{Field: "template_id", Message: "not a valid template", Value: id})
-	}
-	t, err := s.DB.GetTemplate(ctx, n)
+	t, err := s.templateByID(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/recado-sms/recado/internal/auth"
@@ -171,4 +172,13 @@ func (s *Server) templatePreview(ctx context.Context, d *templateData) error {
 	}
 	d.Preview = &pv
 	return nil
+}
+
+// templateByID reads the template a form names by its id.
+func (s *Server) templateByID(ctx context.Context, id string) (sms.Template, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 1 {
+		return sms.Template{}, sms.Invalid("invalid template", sms.FieldError{Field: "template_id", Message: "not a valid template", Value: id})
+	}
+	return s.DB.GetTemplate(ctx, n)
 }
