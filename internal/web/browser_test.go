@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,6 +107,32 @@ func visit(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	do(t, ctx, "open "+url, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("main h1")),
 		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+}
+
+// arrive waits, after an action that loads a new page, for a condition on
+// that page. A condition polled inside the page dies with the old page, so
+// it is asked afresh from here until it holds, through the navigation.
+func arrive(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	var last error
+	for {
+		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		where, err := chromedp.Run(ectx, chromedp.Evaluate[string](`(`+cond+`) ? "" : location.href + " " + document.body.innerText.slice(0, 600)`))
+		cancel()
+		if err == nil && where == "" {
+			return
+		}
+		if err != nil {
+			last = err
+		} else {
+			last = errors.New(where)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v (last seen: %v)", what, ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func signIn(t *testing.T, ctx context.Context, base, username, password string) {
@@ -301,8 +328,11 @@ func TestBrowserComposer(t *testing.T) {
 	if body := eval[string](t, ctx, `document.getElementById("compose-body").value`); body != "Promocao de verao: até 50% de desconto!" {
 		t.Fatalf("folded text %q", body)
 	}
-	do(t, ctx, "send", chromedp.Evaluate[chromedp.Void](`document.getElementById("compose-send").click()`),
-		chromedp.WaitVisible(chromedp.CSS(".flash")))
+	// The click submits the form and the browser follows the redirect to a
+	// new page: waiting on the old page's nodes would never end, so the
+	// new page is awaited by script.
+	do(t, ctx, "send", chromedp.Evaluate[chromedp.Void](`document.getElementById("compose-send").click()`))
+	arrive(t, ctx, "the messages page with a notice", `location.pathname === "/messages" && document.querySelector(".flash") !== null`)
 	if n := countMessages(t, s); n != 3 {
 		t.Fatalf("%d messages, want 3", n)
 	}
