@@ -366,7 +366,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 		// Messages: accepted, some failing first (Kolmeya down), delivered by
 		// webhook, one answered SAIR.
-		fake.SetFaults(kolmeyatest.Faults{FailNext: 2})
+		fake.SetFaults(kolmeyatest.Faults{FailNextSends: 2})
 		call(http.MethodPost, "/api/v1/messages", opToken, map[string]any{"to": "11900000001", "body": "Seu código é 123456", "kind": "transactional"})
 		call(http.MethodPost, "/api/v1/messages/batch", opToken, map[string]any{"messages": []map[string]any{
 			{"to": "11900000002", "body": "Fatura"}, {"to": "11900000003", "body": "Fatura"}, {"to": "(11) 3333-0001", "body": "fixo"}}})

@@ -109,6 +109,10 @@ type Faults struct {
 	// FailNext makes the next FailNext requests answer 503, with nothing
 	// done.
 	FailNext int
+	// FailNextSends makes the next FailNextSends send requests
+	// (/sms/store or /sms/store-token) answer 503, with nothing done,
+	// whatever other requests (polls, balance) come in between.
+	FailNextSends int
 	// RateLimitNext makes the next RateLimitNext requests answer 429 with
 	// Retry-After RetryAfter (rounded up to seconds; 60 when 0).
 	RateLimitNext int
@@ -422,7 +426,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.pause(r.Context(), h.Faults().Latency) {
 		return
 	}
-	if a, stop := h.gate(w); stop {
+	if a, stop := h.gate(w, rt.name == "/sms/store" || rt.name == "/sms/store-token"); stop {
 		writeJSON(w, a.status, a.body)
 		return
 	}
@@ -451,7 +455,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // gate applies the rate limit and the request-level faults, and sets the
 // rate-limit headers. It returns the answer when the request stops here.
-func (h *Handler) gate(w http.ResponseWriter) (answer, bool) {
+func (h *Handler) gate(w http.ResponseWriter, send bool) (answer, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
@@ -480,6 +484,9 @@ func (h *Handler) gate(w http.ResponseWriter) (answer, bool) {
 		return fail(http.StatusTooManyRequests, "Too Many Attempts."), true
 	case f.FailNext > 0:
 		f.FailNext--
+		return fail(http.StatusServiceUnavailable, "Serviço indisponível."), true
+	case send && f.FailNextSends > 0:
+		f.FailNextSends--
 		return fail(http.StatusServiceUnavailable, "Serviço indisponível."), true
 	case f.FailEvery > 0 && h.reqCount%uint64(f.FailEvery) == 0:
 		return fail(http.StatusInternalServerError, "Server Error"), true

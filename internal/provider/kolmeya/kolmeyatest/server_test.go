@@ -362,6 +362,19 @@ func TestRequestFaults(t *testing.T) {
 	if r := post(t, s, "/sms/balance", "{}"); r.status != 200 {
 		t.Errorf("after the faults: %d", r.status)
 	}
+	s.SetFaults(Faults{FailNextSends: 1})
+	if r := post(t, s, "/sms/balance", "{}"); r.status != 200 {
+		t.Errorf("FailNextSends, a read: %d", r.status)
+	}
+	if r := post(t, s, "/sms/store", storeBodyOf("f1", "5511900000001")); r.status != 503 {
+		t.Errorf("FailNextSends, a send: %d", r.status)
+	}
+	if r := post(t, s, "/sms/store", storeBodyOf("f1", "5511900000001")); r.status != 200 {
+		t.Errorf("after FailNextSends: %d", r.status)
+	}
+	if n := s.Accepted("f1-1"); n != 1 {
+		t.Errorf("the send refused with 503 was carried out: accepted %d", n)
+	}
 	s.SetFaults(Faults{Latency: 30 * time.Millisecond})
 	start := time.Now()
 	post(t, s, "/sms/balance", "{}")
