@@ -81,9 +81,13 @@ const (
 	csrfHeader = "X-CSRF-Token"
 )
 
-// maxFormBytes bounds the body of any form the UI takes, file uploads
-// included (a contacts file of a million rows is about 60 MB).
-const maxFormBytes = 128 << 20
+// maxUploadBytes bounds the body of a multipart form, the one kind that
+// carries files (a contacts file of a million rows is about 60 MB);
+// maxFormBytes bounds every other body the UI takes.
+const (
+	maxUploadBytes = 128 << 20
+	maxFormBytes   = 10 << 20
+)
 
 // csrf refuses a state-changing request that does not carry the session's
 // CSRF token. Every form of the UI has it; another site cannot read it.
@@ -94,14 +98,18 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		multipart := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
+		if multipart {
+			r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		}
 		want := s.sessions.GetString(r.Context(), sessCSRF)
 		got := r.Header.Get(csrfHeader)
 		if got == "" {
-			// Large uploads spill to disk instead of memory; plain forms
-			// stop at 10 MB (net/http's own limit).
+			// Large uploads spill to disk instead of memory.
 			var err error
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			if multipart {
 				err = r.ParseMultipartForm(8 << 20)
 			} else {
 				err = r.ParseForm()
