@@ -38,12 +38,14 @@ the named scenarios one after the other:
 
 For each it prints the throughput, the p50/p99/max latency of its requests, the CPU
 seconds of the whole process (Recado, the fake and the load generator; not
-PostgreSQL's) and its peak Go heap and resident set. --json writes the same with the
-machine's description. See docs/BENCHMARKS.md for figures and how they were made.`,
+PostgreSQL's) and its peak Go heap and resident set. The campaign scenario's fake Kolmeya
+keeps only a count per recipient, so that the memory is Recado's. --json writes the same
+with the machine's description. See docs/BENCHMARKS.md for figures and how they were made.`,
 		Example: `  recado bench
   recado bench --scenario webhooks -n 100000
   recado bench --scenario send:20000,webhooks:100000,api:5000
   recado bench --scenario api --rate 1000 -n 20000 --json api.json
+  recado bench --scenario campaign:200000
   recado bench --database-url postgres://postgres@127.0.0.1/recado_bench`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,11 +100,11 @@ machine's description. See docs/BENCHMARKS.md for figures and how they were made
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenarios, "scenario", strings.Join(names, ","), "scenarios to run, comma-separated, each with its own size if you like (webhooks:100000): "+strings.Join(names, ", "))
-	f.IntVarP(&cfg.N, "count", "n", 0, "size of each scenario (messages, webhooks or requests); 0 for each one's default")
+	f.IntVarP(&cfg.N, "count", "n", 0, "size of each scenario (messages, webhooks, requests or campaign recipients); 0 for each one's default")
 	f.IntVar(&cfg.Concurrency, "concurrency", 0, "clients at once for send and webhooks; 0 for each one's default (2 and 64)")
 	f.IntVar(&cfg.Rate, "rate", 1000, "requests per second of the open-loop api scenario")
 	f.Float64Var(&cfg.SendShare, "sends", 0.5, "share of the api scenario's requests that are single sends (the rest are reads); 0 for reads only")
-	f.IntVar(&cfg.Workers, "workers", 4, "batches Recado sends at once")
+	f.IntVar(&cfg.Workers, "workers", 4, "batches Recado sends at once (the campaign scenario's load)")
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	f.StringVar(&jsonFile, "json", "", "also write the results, with the machine's description, to this JSON file")
 	return cmd

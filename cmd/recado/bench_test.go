@@ -46,7 +46,7 @@ func TestBenchCommand(t *testing.T) {
 		!strings.Contains(rep.Command, "--scenario=webhooks,send") {
 		t.Fatalf("report: %s", raw)
 	}
-	if code := run(context.Background(), []string{"bench", "--scenario", "campaign"}, func(string) string { return "" }, &stdout, &stderr); code == 0 {
+	if code := run(context.Background(), []string{"bench", "--scenario", "nope"}, func(string) string { return "" }, &stdout, &stderr); code == 0 {
 		t.Fatal("an unknown scenario ran")
 	}
 }

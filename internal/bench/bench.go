@@ -80,7 +80,8 @@ type Scenario struct {
 	// DefaultConcurrency is its clients at once when Config.Concurrency
 	// is 0.
 	DefaultConcurrency int
-	// Unit names what N counts ("messages", "webhooks", "requests").
+	// Unit names what N counts ("messages", "webhooks", "requests"; a
+	// campaign's N recipients get a message each).
 	Unit string
 	// Run measures. It may prepare what it needs first, then calls
 	// m.Start when the measured part begins and m.Stop when it ends,
@@ -93,10 +94,9 @@ type Scenario struct {
 }
 
 // Builtin returns the scenarios `recado bench` knows, in the order it runs
-// them. Issue 6's campaign scenario (N recipients from start to all
-// accepted) belongs here, as one more entry built like these.
+// them.
 func Builtin() []Scenario {
-	return []Scenario{sendScenario(), webhooksScenario(), apiScenario()}
+	return []Scenario{sendScenario(), webhooksScenario(), apiScenario(), campaignScenario()}
 }
 
 // Select returns the scenarios of list named in names (comma-separated, in
@@ -157,7 +157,11 @@ func Run(ctx context.Context, cfg Config, scenarios []Scenario) ([]Result, error
 		if conc <= 0 {
 			conc = s.DefaultConcurrency
 		}
-		fmt.Fprintf(cfg.Progress, "%s: %d %s, %d at once, on %s…\n", s.Name, n, s.Unit, conc, env.Database())
+		if conc > 0 {
+			fmt.Fprintf(cfg.Progress, "%s: %d %s, %d at once, on %s…\n", s.Name, n, s.Unit, conc, env.Database())
+		} else {
+			fmt.Fprintf(cfg.Progress, "%s: %d %s on %s…\n", s.Name, n, s.Unit, env.Database())
+		}
 		m := newMeter(s.Name, s.Unit, n, conc, env.Database())
 		checks, err := s.Run(ctx, env, m, n, conc)
 		m.Stop()

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,8 @@ import (
 
 // TestScenarios runs every scenario small on each database: each must
 // finish, pass its own checks (every message accepted exactly once, every
-// webhook applied) and report a row with figures.
+// webhook applied, every campaign recipient's message accepted exactly
+// once) and report a row with figures.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Recado and runs load")
@@ -23,7 +25,13 @@ func TestScenarios(t *testing.T) {
 			if dialect == "postgres" {
 				cfg.DatabaseURL = storetest.PostgresDSN(t)
 			}
-			results, err := Run(context.Background(), cfg, Builtin())
+			scenarios := Builtin()
+			for i := range scenarios {
+				if scenarios[i].Name == "campaign" {
+					scenarios[i].size = 300
+				}
+			}
+			results, err := Run(context.Background(), cfg, scenarios)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,7 +42,7 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("row %+v", r)
 				}
 			}
-			for _, name := range []string{"send", "webhooks", "api", "api:send", "api:read"} {
+			for _, name := range []string{"send", "webhooks", "api", "api:send", "api:read", "campaign"} {
 				r, ok := seen[name]
 				if !ok {
 					t.Errorf("no row for %s", name)
@@ -52,6 +60,12 @@ func TestScenarios(t *testing.T) {
 			}
 			if r := seen["api:send"]; r.Requests != 500 || seen["api:read"].Requests != 500 || r.Rate != 500 {
 				t.Errorf("api: %d sends and %d reads of 1000 at %d/s", r.Requests, seen["api:read"].Requests, r.Rate)
+			}
+			if r := seen["campaign"]; r.N != 300 || r.Load != "2 workers" || r.Extra["import rows/s"] <= 0 || r.Extra["CPU µs per message"] <= 0 ||
+				r.Extra["msgs/s to the last accepted"] < r.Throughput || !slices.ContainsFunc(r.Checks, func(c string) bool {
+				return strings.Contains(c, "each of the 300 recipients' messages exactly once")
+			}) {
+				t.Errorf("campaign: %+v", r)
 			}
 			var table bytes.Buffer
 			if err := WriteTable(&table, results); err != nil {
@@ -73,7 +87,10 @@ func TestSelect(t *testing.T) {
 	if got, err := Select(all, "webhooks:500,api"); err != nil || got[0].size != 500 || got[1].size != 0 {
 		t.Fatalf("Select with a size = %+v, %v", got, err)
 	}
-	for _, bad := range []string{"", "campaign", "send,nope", "send:0", "send:x"} {
+	if got, err := Select(all, "campaign:300"); err != nil || got[0].Name != "campaign" || got[0].size != 300 {
+		t.Fatalf("Select campaign = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "nope", "send,nope", "send:0", "send:x", "campaign:-1"} {
 		if _, err := Select(all, bad); err == nil {
 			t.Errorf("Select(%q) accepted", bad)
 		}

@@ -7,10 +7,12 @@
 //
 // A scenario is one Scenario value: a name, a default size and a Run
 // function that drives the Env it is given and records each request's
-// latency. Builtin lists the scenarios `recado bench` knows; a new one (the
-// campaign scenario of issue 6, for example) is one more entry there.
+// latency. Builtin lists the scenarios `recado bench` knows (send,
+// webhooks, api, campaign); a new one is one more entry there.
 //
 // Figures are for the whole process: Recado, the fake Kolmeya and the load
 // generator share the CPU seconds and the memory, as they share the
-// machine's cores. PostgreSQL's own CPU is not counted.
+// machine's cores. PostgreSQL's own CPU is not counted. The campaign
+// scenario's Kolmeya keeps only a count per recipient, so that its peak
+// memory is Recado's rather than the fake's record of every message.
 package bench

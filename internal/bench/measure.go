@@ -20,9 +20,10 @@ type Result struct {
 	Unit        string             `json:"unit"`        // what N and Throughput count
 	Concurrency int                `json:"concurrency"` // clients at once (0: open loop)
 	Rate        int                `json:"rate,omitempty"`
-	Seconds     float64            `json:"seconds"`    // the measured part, wall clock
-	Throughput  float64            `json:"throughput"` // N per second of the measured part
-	Requests    int                `json:"requests"`   // latencies recorded
+	Load        string             `json:"load,omitempty"` // what drove it, when neither clients nor a rate ("4 workers")
+	Seconds     float64            `json:"seconds"`        // the measured part, wall clock
+	Throughput  float64            `json:"throughput"`     // N per second of the measured part
+	Requests    int                `json:"requests"`       // latencies recorded
 	P50         time.Duration      `json:"p50_ns"`
 	P99         time.Duration      `json:"p99_ns"`
 	Max         time.Duration      `json:"max_ns"`
@@ -38,6 +39,7 @@ type Result struct {
 type Meter struct {
 	scenario, unit, database string
 	n, concurrency, rate     int
+	load                     string
 
 	mu      sync.Mutex
 	lat     map[string][]time.Duration // by kind; "" is the scenario's own
@@ -98,6 +100,17 @@ func (m *Meter) Elapsed() time.Duration {
 	return m.elapsed
 }
 
+// CPU is the process's CPU time over the measured part so far, or in all
+// once stopped.
+func (m *Meter) CPU() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.running {
+		return cpuTime() - m.cpu0
+	}
+	return m.cpu
+}
+
 // Record adds the latency of one request.
 func (m *Meter) Record(d time.Duration) { m.RecordAs("", d) }
 
@@ -114,6 +127,21 @@ func (m *Meter) SetRate(rate int) {
 	m.mu.Lock()
 	m.rate, m.concurrency = rate, 0
 	m.mu.Unlock()
+}
+
+// SetLoad says what drove the scenario when it was neither clients nor a
+// rate ("4 workers"); the row shows it as its load.
+func (m *Meter) SetLoad(load string) {
+	m.mu.Lock()
+	m.load, m.concurrency = load, 0
+	m.mu.Unlock()
+}
+
+// startedAt is when the measured part began.
+func (m *Meter) startedAt() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.started
 }
 
 // Extra adds a figure of the scenario's own to its row ("accepted/s").
@@ -157,7 +185,7 @@ func (m *Meter) results(checks []string) []Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	base := Result{Scenario: m.scenario, Database: m.database, N: m.n, Unit: m.unit, Concurrency: m.concurrency,
-		Rate: m.rate, Seconds: m.elapsed.Seconds(), CPUSeconds: m.cpu.Seconds(),
+		Rate: m.rate, Load: m.load, Seconds: m.elapsed.Seconds(), CPUSeconds: m.cpu.Seconds(),
 		PeakHeapMB: float64(m.heap.Load()) / (1 << 20), PeakRSSMB: float64(m.rss.Load()) / (1 << 20)}
 	if m.elapsed > 0 {
 		base.Throughput = float64(m.n) / m.elapsed.Seconds()

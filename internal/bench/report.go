@@ -72,6 +72,9 @@ func WriteTable(w io.Writer, results []Result) error {
 		if r.Rate > 0 {
 			load = fmt.Sprintf("%d/s", r.Rate)
 		}
+		if r.Load != "" {
+			load = r.Load
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.1f\t%s %s/s\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t\n", r.Scenario, r.Database, r.N, load,
 			r.Seconds, thousands(r.Throughput), r.Unit, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.Max), r.CPUSeconds, r.PeakHeapMB, r.PeakRSSMB)
 	}
