@@ -59,6 +59,7 @@ func benchCampaign(b *testing.B, dsn string) {
 	stop := make(chan struct{})
 	go sampleHeap(&peak, stop)
 	b.ResetTimer()
+	cpu := startCPU(a)
 	start := time.Now()
 	if _, err := a.Campaigns.Start(ctx, c.ID); err != nil {
 		b.Fatal(err)
@@ -75,6 +76,7 @@ func benchCampaign(b *testing.B, dsn string) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu.report(b, b.N)
 	close(stop)
 	if got := fake.TotalAccepted(); got != b.N {
 		b.Fatalf("the fake accepted %d messages, want %d", got, b.N)

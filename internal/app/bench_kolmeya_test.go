@@ -33,6 +33,7 @@ func benchKolmeyaSend(b *testing.B, dsn string) {
 	stop := make(chan struct{})
 	go sampleHeap(&peak, stop)
 	b.ResetTimer()
+	cpu := startCPU(a)
 	start := time.Now()
 	for done := 0; done < b.N; done += 1000 {
 		n := min(1000, b.N-done)
@@ -56,6 +57,7 @@ func benchKolmeyaSend(b *testing.B, dsn string) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu.report(b, b.N)
 	close(stop)
 	if got := fake.TotalAccepted(); got != b.N {
 		b.Fatalf("the fake accepted %d messages, want %d (none lost, none twice)", got, b.N)

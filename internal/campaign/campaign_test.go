@@ -505,3 +505,122 @@ func TestInactiveProviderPausesTheCampaign(t *testing.T) {
 		t.Errorf("campaign of an inactive provider: %+v", got)
 	}
 }
+
+// TestRecipientsFollowTheCursor checks what a campaign's recipients read as
+// while feeding only moves its cursor: fed ones queued with their messages,
+// the rest pending, contacts deleted meanwhile skipped (between fed ones and
+// after the last), and a cancel that cancels only those not fed.
+func TestRecipientsFollowTheCursor(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		s := apptest.New(t, apptest.WithDatabase(dsn)) // no workers: nothing leaves "queued"
+		a := s.App
+		a.Campaigns.ChunkSize, a.Campaigns.MaxInFlight, a.Campaigns.Slice = 4, 4, time.Nanosecond
+		var ids []int64
+		for i := range 10 {
+			c := contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(300 + i), Tags: []string{"cursor"}, Deceased: i == 1})
+			ids = append(ids, c.ID)
+		}
+		start := func(name string) store.Campaign {
+			c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr(name), Body: ptr("Oi {{nome}}"), Window: &always,
+				Audience: &store.Audience{Tags: []string{"cursor"}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err = a.Campaigns.Start(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			// One slice: the recipients written and one chunk of four fed.
+			var snooze *river.JobSnoozeError
+			if err := a.Campaigns.Feed(ctx, c.ID, -1); !errors.As(err, &snooze) {
+				t.Fatalf("first slice: %v", err)
+			}
+			return c
+		}
+		// want maps contact index → "status/reason", with "+m" when a
+		// message is named.
+		check := func(id int64, want map[int]string) {
+			t.Helper()
+			rs, err := a.DB.Recipients(ctx, id, "", "", 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[int]string{}
+			for _, r := range rs {
+				for i, cid := range ids {
+					if cid == r.ContactID {
+						v := r.Status + "/" + r.Reason
+						if r.MessageID != nil {
+							m, err := a.DB.GetMessage(ctx, *r.MessageID)
+							if err != nil || m.ContactID == nil || *m.ContactID != cid {
+								t.Errorf("contact %d: message %d is %+v (%v)", i, *r.MessageID, m, err)
+							}
+							v += "+m"
+						}
+						got[i] = v
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("recipients:\n got %v\nwant %v", got, want)
+			}
+			for _, status := range []string{"pending", "queued", "skipped", "canceled"} {
+				rs, err := a.DB.Recipients(ctx, id, status, "", 0, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, w := range want {
+					if strings.HasPrefix(w, status+"/") {
+						n++
+					}
+				}
+				if len(rs) != n {
+					t.Errorf("%d recipients %s, want %d", len(rs), status, n)
+				}
+			}
+		}
+
+		c := start("cursor")
+		check(c.ID, map[int]string{0: "queued/+m", 1: "skipped/deceased", 2: "queued/+m", 3: "queued/+m", 4: "queued/+m",
+			5: "pending/", 6: "pending/", 7: "pending/", 8: "pending/", 9: "pending/"})
+		// Deleted now: one that the next chunk passes over, and the last.
+		for _, i := range []int{5, 9} {
+			if err := a.DB.DeleteContact(ctx, ids[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Campaigns.MaxInFlight = 100
+		feedAll(t, s, c.ID)
+		got, err := a.DB.GetCampaign(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBy := map[string]int64{store.SkipDeceased: 1, store.SkipDeleted: 2}
+		if got.Recipients != 10 || got.Fed != 7 || got.Skipped != 3 || fmt.Sprint(got.SkippedBy) != fmt.Sprint(wantBy) {
+			t.Errorf("counters: %d recipients, %d fed, %d skipped by %v", got.Recipients, got.Fed, got.Skipped, got.SkippedBy)
+		}
+		check(c.ID, map[int]string{0: "queued/+m", 1: "skipped/deceased", 2: "queued/+m", 3: "queued/+m", 4: "queued/+m",
+			5: "skipped/contact_deleted", 6: "queued/+m", 7: "queued/+m", 8: "queued/+m", 9: "skipped/contact_deleted"})
+		for _, reason := range []string{store.SkipDeleted} {
+			rs, err := a.DB.Recipients(ctx, c.ID, "skipped", reason, 0, 100)
+			if err != nil || len(rs) != 2 || rs[0].ContactID != ids[5] || rs[1].ContactID != ids[9] {
+				t.Errorf("skipped as deleted: %+v %v", rs, err)
+			}
+		}
+		if st, err := a.Campaigns.Stats(ctx, c.ID); err != nil || st.Pending != 0 || st.Messages.ByState["queued"] != 7 {
+			t.Errorf("stats: %+v %v", st, err)
+		}
+
+		// Canceled after one chunk: the fed stay queued (their messages
+		// canceled), the others are canceled.
+		c2 := start("cancel")
+		if _, err := a.Campaigns.Cancel(ctx, c2.ID); err != nil {
+			t.Fatal(err)
+		}
+		check(c2.ID, map[int]string{0: "queued/+m", 1: "skipped/deceased", 2: "queued/+m", 3: "queued/+m", 4: "queued/+m",
+			6: "canceled/", 7: "canceled/", 8: "canceled/"})
+		if st, err := a.Campaigns.Stats(ctx, c2.ID); err != nil || st.Pending != 0 || st.Messages.ByState["canceled"] != 4 {
+			t.Errorf("stats after cancel: %+v %v", st, err)
+		}
+	})
+}

@@ -318,7 +318,15 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 				return err
 			}
 		}
-		res := store.FeedResult{Queued: make(map[int64]int64, len(contacts)), Skipped: map[string][]int64{}}
+		res := store.FeedResult{Skipped: map[string][]int64{}}
+		// Recipients between the ones found whose contact was deleted.
+		gone, err := tx.GoneRecipients(ctx, c.ID, cur.Cursor, contacts[len(contacts)-1].ID, len(contacts))
+		if err != nil {
+			return err
+		}
+		if len(gone) > 0 {
+			res.Skipped[store.SkipDeleted] = gone
+		}
 		msgs := make([]store.NewMessage, 0, len(contacts))
 		for i := range contacts {
 			ct := &contacts[i]
@@ -349,9 +357,7 @@ func (s *Service) feedChunk(ctx context.Context, c store.Campaign, tb *sms.Templ
 		if err != nil {
 			return err
 		}
-		for _, m := range stored {
-			res.Queued[*m.ContactID] = m.ID
-		}
+		res.Queued = len(stored)
 		return tx.RecordFeed(ctx, c.ID, res)
 	})
 	if errors.Is(err, errStopped) {

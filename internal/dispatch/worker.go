@@ -223,7 +223,7 @@ func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs 
 		var accepted []store.SentResult
 		for _, m := range msgs {
 			if r, ok := byRef[m.Reference]; ok && r.State == sms.StateSent {
-				accepted = append(accepted, store.SentResult{Reference: r.Reference, ProviderMessageID: r.ProviderMessageID,
+				accepted = append(accepted, store.SentResult{MessageID: m.ID, Reference: r.Reference, ProviderMessageID: r.ProviderMessageID,
 					ProviderJobID: r.ProviderJobID, Cost: r.Cost})
 			}
 		}

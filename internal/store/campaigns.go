@@ -14,7 +14,6 @@ import (
 
 // campaignQueries are the campaign statements that differ by dialect.
 type campaignQueries struct {
-	markQueued  string // ?1 campaign, ?2 JSON [contact, ...]; messages found by reference cp<campaign>.<contact>
 	markSkipped string // ?1 campaign, ?2 JSON [contact, ...], ?3 reason
 	hourBucket  string // an expression of messages m's delivered_at truncated to the hour, as text
 	notDisturb  string // ?1 JSON [phone, ...]: those a provider refused as "Não Me Perturbe"
@@ -494,8 +493,17 @@ WHERE campaign_id = $1 AND status = 'skipped' GROUP BY reason`), id)
 	return wrapDBErr("materialize campaign", err)
 }
 
+// A campaign's recipients and its cursor: a recipient written pending at
+// Start is fed (its message made, or skipped late with its reason) once the
+// campaign's feed_cursor reaches its contact id; feeding moves the cursor and
+// writes only the recipients it skips, not one row per message. So a
+// recipient's status as read is its row's, except that a pending row at or
+// before the cursor reads as queued, its message the one with the reference
+// cp<campaign>.<contact> (recipientStatus).
+
 // NextRecipients returns up to n pending recipients of a campaign after
-// contact id cursor, in order, with their contacts.
+// contact id cursor, in order, with their contacts. Recipients whose contact
+// was deleted are not among them: GoneRecipients finds those.
 func (tx *Tx) NextRecipients(ctx context.Context, campaignID, cursor int64, n int) ([]sms.Contact, error) {
 	rows, err := tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT `+prefixed("c.", contactColumns)+`
 FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
@@ -515,26 +523,38 @@ WHERE r.campaign_id = $1 AND r.contact_id > $2 AND r.status = 'pending' ORDER BY
 	return out, wrapDBErr("next recipients", rows.Err())
 }
 
+// GoneRecipients returns the pending recipients of a campaign after contact
+// id from up to and including to whose contact was deleted, given that
+// NextRecipients found live of them there: it counts the range first (the
+// recipients' own key, no contact read) and looks further only when the
+// count says some are gone.
+func (tx *Tx) GoneRecipients(ctx context.Context, campaignID, from, to int64, live int) ([]int64, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, tx.db.dialect.rebind(`SELECT count(*) FROM campaign_recipients
+WHERE campaign_id = $1 AND contact_id > $2 AND contact_id <= $3 AND status = 'pending'`), campaignID, from, to).Scan(&n); err != nil {
+		return nil, wrapDBErr("gone recipients", err)
+	}
+	if n <= live {
+		return nil, nil
+	}
+	return tx.ids(ctx, "gone recipients", tx.db.dialect.rebind(`SELECT r.contact_id FROM campaign_recipients r
+WHERE r.campaign_id = $1 AND r.contact_id > $2 AND r.contact_id <= $3 AND r.status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.contact_id) ORDER BY r.contact_id`), campaignID, from, to)
+}
+
 // FeedResult is what one chunk of a campaign became.
 type FeedResult struct {
 	Cursor  int64              // the last contact id of the chunk
-	Queued  map[int64]int64    // contact → message
+	Queued  int                // messages made
 	Skipped map[string][]int64 // reason → contacts
 }
 
-// RecordFeed marks a chunk's recipients queued (with their messages) or
-// skipped, and moves the campaign's cursor and counters, set-based.
+// RecordFeed marks a chunk's skipped recipients skipped, and moves the
+// campaign's cursor and counters, set-based. The recipients whose messages
+// were made keep their rows as written: the cursor past them says they were
+// fed.
 func (tx *Tx) RecordFeed(ctx context.Context, campaignID int64, r FeedResult) error {
 	cq := tx.db.bq().campaignQueries
-	if len(r.Queued) > 0 {
-		ids := make([]int64, 0, len(r.Queued))
-		for c := range r.Queued {
-			ids = append(ids, c)
-		}
-		if _, err := tx.ExecContext(ctx, cq.markQueued, campaignID, jsonArray(ids)); err != nil {
-			return wrapDBErr("record feed", err)
-		}
-	}
 	var skipped int64
 	c, err := tx.LockCampaign(ctx, campaignID)
 	if err != nil {
@@ -552,25 +572,40 @@ func (tx *Tx) RecordFeed(ctx context.Context, campaignID int64, r FeedResult) er
 	}
 	raw, _ := json.Marshal(c.SkippedBy)
 	_, err = tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaigns SET feed_cursor = $2, fed = fed + $3, skipped = skipped + $4,
-skipped_by = $5, updated_at = $6 WHERE id = $1`), campaignID, max(r.Cursor, c.Cursor), len(r.Queued), skipped, string(raw), tx.db.now())
+skipped_by = $5, updated_at = $6 WHERE id = $1`), campaignID, max(r.Cursor, c.Cursor), r.Queued, skipped, string(raw), tx.db.now())
 	return wrapDBErr("record feed", err)
 }
 
-// SkipLeftovers marks recipients still pending behind the cursor (their
-// contact was deleted after the campaign started) skipped, and returns how
-// many.
+// SkipLeftovers marks the recipients that feeding left behind skipped as
+// deleted contacts, and returns how many: those still pending past the
+// cursor once no live one is (their contacts were deleted after the
+// campaign started). The counters then account for every recipient; if they
+// still do not (a campaign partly fed by a version that marked each fed
+// recipient queued, and left deleted contacts pending behind the cursor),
+// the pending recipients behind the cursor without a message are marked too.
 func (tx *Tx) SkipLeftovers(ctx context.Context, campaignID int64) (int64, error) {
+	c, err := tx.LockCampaign(ctx, campaignID)
+	if err != nil {
+		return 0, err
+	}
 	res, err := tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaign_recipients SET status = 'skipped', reason = $2
-WHERE campaign_id = $1 AND status = 'pending'`), campaignID, SkipDeleted)
+WHERE campaign_id = $1 AND contact_id > $3 AND status = 'pending'`), campaignID, SkipDeleted, c.Cursor)
 	if err != nil {
 		return 0, wrapDBErr("skip leftovers", err)
 	}
 	n, _ := res.RowsAffected()
-	if n > 0 {
-		c, err := tx.LockCampaign(ctx, campaignID)
+	if c.Recipients-c.Skipped-c.Fed-n > 0 {
+		res, err := tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaign_recipients SET status = 'skipped', reason = $2
+WHERE campaign_id = $1 AND contact_id <= $3 AND status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.reference = 'cp' || campaign_recipients.campaign_id || '.' || campaign_recipients.contact_id)`),
+			campaignID, SkipDeleted, c.Cursor)
 		if err != nil {
-			return 0, err
+			return 0, wrapDBErr("skip leftovers", err)
 		}
+		more, _ := res.RowsAffected()
+		n += more
+	}
+	if n > 0 {
 		c.SkippedBy[SkipDeleted] += n
 		raw, _ := json.Marshal(c.SkippedBy)
 		if _, err := tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaigns SET skipped = skipped + $2, skipped_by = $3 WHERE id = $1`),
@@ -581,9 +616,11 @@ WHERE campaign_id = $1 AND status = 'pending'`), campaignID, SkipDeleted)
 	return n, nil
 }
 
-// CancelRecipients marks a campaign's pending recipients canceled.
+// CancelRecipients marks a campaign's recipients not fed yet (pending past
+// its cursor) canceled.
 func (tx *Tx) CancelRecipients(ctx context.Context, campaignID int64) error {
-	_, err := tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaign_recipients SET status = 'canceled' WHERE campaign_id = $1 AND status = 'pending'`), campaignID)
+	_, err := tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaign_recipients SET status = 'canceled'
+WHERE campaign_id = $1 AND status = 'pending' AND contact_id > (SELECT feed_cursor FROM campaigns WHERE id = $1)`), campaignID)
 	return wrapDBErr("cancel recipients", err)
 }
 
@@ -699,10 +736,15 @@ type Recipient struct {
 // Recipients lists a campaign's recipients after contact id after, in
 // order, with status (any when empty) and reason (any when empty).
 func (db *DB) Recipients(ctx context.Context, campaignID int64, status, reason string, after int64, limit int) ([]Recipient, error) {
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT r.contact_id, coalesce(c.name, ''), coalesce(c.phone, ''), r.status, r.reason, r.message_id
-FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id
-WHERE r.campaign_id = $1 AND r.contact_id > $2 AND ($3 = '' OR r.status = $3) AND ($4 = '' OR r.reason = $4)
-ORDER BY r.contact_id LIMIT $5`), campaignID, after, status, reason, min(max(limit, 1), 1000))
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT x.contact_id, coalesce(c.name, ''), coalesce(c.phone, ''), x.status, x.reason,
+  coalesce(x.message_id, CASE WHEN x.fed THEN (SELECT m.id FROM messages m WHERE m.reference = 'cp' || x.campaign_id || '.' || x.contact_id) END)
+FROM (SELECT r.campaign_id, r.contact_id, r.reason, r.message_id, r.status = 'pending' AND r.contact_id <= k.feed_cursor AS fed,
+        CASE WHEN r.status = 'pending' AND r.contact_id <= k.feed_cursor THEN 'queued' ELSE r.status END AS status
+      FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id
+      WHERE r.campaign_id = $1 AND r.contact_id > $2) x
+LEFT JOIN contacts c ON c.id = x.contact_id
+WHERE ($3 = '' OR x.status = $3) AND ($4 = '' OR x.reason = $4)
+ORDER BY x.contact_id LIMIT $5`), campaignID, after, status, reason, min(max(limit, 1), 1000))
 	if err != nil {
 		return nil, wrapDBErr("recipients", err)
 	}

@@ -34,7 +34,8 @@ type DB struct {
 	read    *sql.DB // SQLite: read-only connections; PostgreSQL: the same pool as write
 	q       *queries
 	now     func() time.Time
-	hooks   webhookGate // whether any webhook endpoint listens (webhooks.go)
+	hooks   webhookGate   // whether any webhook endpoint listens (webhooks.go)
+	ckpt    *checkpointer // SQLite: checkpoints the WAL off the writer
 }
 
 // Options tune Open.
@@ -109,6 +110,10 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 		db.read.SetMaxOpenConns(n)
 		db.read.SetMaxIdleConns(n)
+		if db.ckpt, err = startCheckpointer(sqliteDSN(dsn, false)); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
+		}
 	}
 	db.q = newQueries(db.dialect)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -122,7 +127,9 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 
 // sqliteDSN builds modernc's DSN: WAL, normal sync (durable across process
 // crashes; WAL's checkpoint protects against torn writes), a busy timeout, and
-// foreign keys on. Readers are query-only.
+// foreign keys on. Readers are query-only. No connection checkpoints the WAL
+// by itself when a commit grows it: the checkpointer does, on its own
+// connection (checkpoint.go).
 func sqliteDSN(path string, readOnly bool) string {
 	v := url.Values{}
 	v.Add("_pragma", "journal_mode(WAL)")
@@ -130,6 +137,7 @@ func sqliteDSN(path string, readOnly bool) string {
 	v.Add("_pragma", "busy_timeout(10000)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "cache_size(-32000)")
+	v.Add("_pragma", "wal_autocheckpoint(0)")
 	if readOnly {
 		v.Add("_pragma", "query_only(1)")
 	} else {
@@ -152,9 +160,13 @@ func (db *DB) Reader() *sql.DB { return db.read }
 // Now is the store's clock, in UTC.
 func (db *DB) Now() time.Time { return db.now() }
 
-// Close closes the pools.
+// Close stops the checkpointer and closes the pools (the last connection
+// closed checkpoints what is left of the WAL).
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.stop())
+	}
 	if db.read != nil && db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}

@@ -61,6 +61,9 @@ func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string
 
 // SentResult is a provider's acceptance of one message.
 type SentResult struct {
+	// MessageID, when known, finds the message by its key; otherwise
+	// Reference does.
+	MessageID         int64
 	Reference         string
 	ProviderMessageID string
 	ProviderJobID     string
@@ -68,7 +71,7 @@ type SentResult struct {
 }
 
 // RecordSent moves the messages still sending that the provider accepted to
-// sent, with its ids and the cost, records the event, and counts them in
+// sent (found by id when every result names one, else by reference), with its ids and the cost, records the event, and counts them in
 // their contacts' statistics. It returns the references it moved; the
 // others (a report moved them first) need the general path.
 func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegment sms.Money, source sms.Source) (map[string]bool, error) {
@@ -76,19 +79,30 @@ func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegm
 		return nil, nil
 	}
 	now := tx.db.now()
+	q, byID := tx.db.q.recordSentByID, true
+	for _, r := range results {
+		if r.MessageID == 0 {
+			q, byID = tx.db.q.recordSent, false
+			break
+		}
+	}
 	rows := make([][4]any, len(results))
 	for i, r := range results {
 		var cost any
 		if r.Cost != nil {
 			cost = int64(*r.Cost)
 		}
-		rows[i] = [4]any{r.Reference, r.ProviderMessageID, r.ProviderJobID, cost}
+		var key any = r.Reference
+		if byID {
+			key = r.MessageID
+		}
+		rows[i] = [4]any{key, r.ProviderMessageID, r.ProviderJobID, cost}
 	}
 	payload, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: record sent: %w", err)
 	}
-	res, err := tx.QueryContext(ctx, tx.db.q.recordSent, payload, now, int64(pricePerSegment))
+	res, err := tx.QueryContext(ctx, q, payload, now, int64(pricePerSegment))
 	if err != nil {
 		return nil, wrapDBErr("record sent", err)
 	}

@@ -174,45 +174,36 @@ func (tx *Tx) insertEvents(ctx context.Context, events []sms.Event) error {
 	return tx.emitEvents(ctx, events, payload)
 }
 
-// bumpContactStats adds to the contacts' counters in one statement.
+// bumpContactStats adds to the contacts' counters, set-based: one
+// statement for all the contacts that get the same amounts (most often one
+// statement in all, each contact of a batch counted once), which reads a
+// plain array of ids instead of a record per contact.
 func (tx *Tx) bumpContactStats(ctx context.Context, total, sent, received map[int64]int, at time.Time) error {
-	type row struct {
-		ID       int64 `json:"id"`
-		Total    int   `json:"t"`
-		Sent     int   `json:"s"`
-		Received int   `json:"r"`
-	}
-	acc := map[int64]*row{}
-	get := func(id int64) *row {
-		r, ok := acc[id]
-		if !ok {
-			r = &row{ID: id}
-			acc[id] = r
-		}
-		return r
-	}
+	type amounts struct{ t, s, r int }
+	acc := make(map[int64]amounts, max(len(total), len(sent), len(received)))
 	for id, n := range total {
-		get(id).Total += n
+		a := acc[id]
+		a.t += n
+		acc[id] = a
 	}
 	for id, n := range sent {
-		get(id).Sent += n
+		a := acc[id]
+		a.s += n
+		acc[id] = a
 	}
 	for id, n := range received {
-		get(id).Received += n
+		a := acc[id]
+		a.r += n
+		acc[id] = a
 	}
-	if len(acc) == 0 {
-		return nil
+	groups := map[amounts][]int64{}
+	for id, a := range acc {
+		groups[a] = append(groups[a], id)
 	}
-	rows := make([]*row, 0, len(acc))
-	for _, r := range acc {
-		rows = append(rows, r)
-	}
-	payload, err := json.Marshal(rows)
-	if err != nil {
-		return fmt.Errorf("store: contact stats: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, tx.db.q.bumpContactStats, payload, at); err != nil {
-		return wrapDBErr("contact stats", err)
+	for a, ids := range groups {
+		if _, err := tx.ExecContext(ctx, tx.db.q.bumpContactStats, jsonArray(ids), a.t, a.s, a.r, at); err != nil {
+			return wrapDBErr("contact stats", err)
+		}
 	}
 	return nil
 }

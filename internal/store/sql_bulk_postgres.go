@@ -46,9 +46,6 @@ SELECT $2, (j->>0)::bigint, j->>1, j->>2 FROM json_array_elements($1::json) AS j
 ON CONFLICT DO NOTHING`,
 
 	campaignQueries: campaignQueries{
-		markQueued: `UPDATE campaign_recipients SET status = 'queued',
-    message_id = (SELECT m.id FROM messages m WHERE m.reference = 'cp' || campaign_recipients.campaign_id || '.' || campaign_recipients.contact_id)
-WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::json)::bigint)`,
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = $3
 WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::json)::bigint)`,
 		notDisturb: `SELECT DISTINCT phone FROM messages WHERE phone IN (SELECT json_array_elements_text($1::json)) AND error_code = 'not_disturb'`,

@@ -46,11 +46,7 @@ SELECT ?2, value FROM json_each(?1)`,
 	insertRejects: `INSERT OR IGNORE INTO import_rejects (import_id, row_num, reason, line)
 SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?1) AS j`,
 	campaignQueries: campaignQueries{
-		// Each recipient found by its key (IN keeps SQLite on it), its
-		// message by the reference the feeder gave it.
-		markQueued: `UPDATE campaign_recipients SET status = 'queued',
-    message_id = (SELECT m.id FROM messages m WHERE m.reference = 'cp' || campaign_recipients.campaign_id || '.' || campaign_recipients.contact_id)
-WHERE campaign_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
+		// Each recipient found by its key (IN keeps SQLite on it).
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = ?3
 WHERE campaign_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2))`,
 		notDisturb: `SELECT DISTINCT phone FROM messages WHERE phone IN (SELECT value FROM json_each(?1)) AND error_code = 'not_disturb'`,

@@ -22,13 +22,10 @@ ON CONFLICT DO NOTHING`,
 
 	bumpContactStats: `
 UPDATE contacts
-SET sms_total = sms_total + j.t,
-    sms_sent = sms_sent + j.s,
-    sms_received = sms_received + j.r,
-    last_sms_at = CASE WHEN j.t + j.r > 0 THEN $2 ELSE last_sms_at END,
-    updated_at = $2
-FROM json_to_recordset($1::json) AS j(id bigint, t int, s int, r int)
-WHERE contacts.id = j.id`,
+SET sms_total = sms_total + $2, sms_sent = sms_sent + $3, sms_received = sms_received + $4,
+    last_sms_at = CASE WHEN $2 + $4 > 0 THEN $5::timestamptz ELSE last_sms_at END,
+    updated_at = $5
+WHERE id IN (SELECT json_array_elements_text($1::json)::bigint)`,
 
 	saveMessages: `
 UPDATE messages
@@ -87,6 +84,19 @@ SET state = 'sent',
     updated_at = $2
 FROM json_array_elements($1::json) AS j
 WHERE messages.reference = j->>0 AND messages.state = 'sending'
+RETURNING messages.id, messages.reference, messages.contact_id`,
+
+	recordSentByID: `
+UPDATE messages
+SET state = 'sent',
+    provider_message_id = j->>1,
+    provider_job_id = j->>2,
+    cost = coalesce((j->>3)::bigint, $3 * segments),
+    error_code = '', error_text = '',
+    sent_at = coalesce(sent_at, $2),
+    updated_at = $2
+FROM json_array_elements($1::json) AS j
+WHERE messages.id = (j->>0)::bigint AND messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordDelivered: `

@@ -22,13 +22,10 @@ FROM json_each(?1) AS j`,
 
 	bumpContactStats: `
 UPDATE contacts
-SET sms_total = sms_total + (j.value->>'t'),
-    sms_sent = sms_sent + (j.value->>'s'),
-    sms_received = sms_received + (j.value->>'r'),
-    last_sms_at = CASE WHEN (j.value->>'t') + (j.value->>'r') > 0 THEN ?2 ELSE last_sms_at END,
-    updated_at = ?2
-FROM json_each(?1) AS j
-WHERE contacts.id = j.value->>'id'`,
+SET sms_total = sms_total + ?2, sms_sent = sms_sent + ?3, sms_received = sms_received + ?4,
+    last_sms_at = CASE WHEN ?2 + ?4 > 0 THEN ?5 ELSE last_sms_at END,
+    updated_at = ?5
+WHERE id IN (SELECT value FROM json_each(?1))`,
 
 	saveMessages: `
 UPDATE messages
@@ -86,6 +83,19 @@ FROM json_each(?1) AS j
 -- "+" keeps SQLite from scanning the state index; each row is found by its
 -- reference instead.
 WHERE messages.reference = j.value->>0 AND +messages.state = 'sending'
+RETURNING messages.id, messages.reference, messages.contact_id`,
+
+	recordSentByID: `
+UPDATE messages
+SET state = 'sent',
+    provider_message_id = j.value->>1,
+    provider_job_id = j.value->>2,
+    cost = coalesce(j.value->>3, ?3 * segments),
+    error_code = '', error_text = '',
+    sent_at = coalesce(sent_at, ?2),
+    updated_at = ?2
+FROM json_each(?1) AS j
+WHERE messages.id = j.value->>0 AND +messages.state = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordDelivered: `

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// checkpointEvery is how often the checkpointer copies SQLite's WAL back
+// into the database file.
+const checkpointEvery = 250 * time.Millisecond
+
+// checkpointer runs SQLite's WAL checkpoints from a connection of its own on
+// a ticker, so that the writer, whose automatic checkpoints are off, never
+// pays for one inside a commit. PASSIVE checkpoints wait for no one: they
+// copy what no reader still needs, and the writer starts the WAL over once
+// one has copied everything.
+type checkpointer struct {
+	db     *sql.DB
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// startCheckpointer opens its connection on the SQLite file of dsn and
+// starts it.
+func startCheckpointer(dsn string) (*checkpointer, error) {
+	c, err := openSQLite(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cp := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
+	go cp.run(ctx)
+	return cp, nil
+}
+
+func (cp *checkpointer) run(ctx context.Context) {
+	defer close(cp.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// A failure (the file busy, a disk error) is left for the next tick,
+		// and for the writer's own checks: nothing is lost by a checkpoint
+		// not made, the WAL only grows.
+		cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	}
+}
+
+// stop ends the checkpointer, waits for a checkpoint in progress, and
+// closes its connection. It may be called more than once.
+func (cp *checkpointer) stop() error {
+	var err error
+	cp.once.Do(func() {
+		cp.cancel()
+		<-cp.done
+		err = cp.db.Close()
+	})
+	return err
+}
