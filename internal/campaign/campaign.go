@@ -42,6 +42,11 @@ type Service struct {
 	// ChunkSize is the most recipients one feed transaction turns into
 	// messages (5000).
 	ChunkSize int
+	// RecipientChunk is how many contacts of the audience one transaction
+	// writes as recipients when a campaign starts (20000: well under a
+	// second of SQLite's one writer, which a million in one transaction
+	// would hold for half a minute).
+	RecipientChunk int
 	// MaxInFlight is how many queued messages a campaign may have before
 	// the feeder waits for the send workers (20000): it keeps pausing
 	// prompt and memory bounded.
@@ -70,7 +75,7 @@ func New(db *store.DB, ps *providers.Service, log *slog.Logger, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, providers: ps, log: log, now: now, ChunkSize: 5000, MaxInFlight: 20000,
+	return &Service{db: db, providers: ps, log: log, now: now, ChunkSize: 5000, RecipientChunk: 20000, MaxInFlight: 20000,
 		Slice: 20 * time.Second, PauseCheck: 5 * time.Second, gates: map[int64]gateEntry{}}
 }
 

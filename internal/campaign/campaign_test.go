@@ -624,3 +624,79 @@ func TestRecipientsFollowTheCursor(t *testing.T) {
 		}
 	})
 }
+
+// TestRecipientsWrittenInChunks: a campaign's recipients are written a
+// chunk per transaction at its start, and writing resumes after the last
+// recipient written when a run died half-way: every contact of the
+// audience becomes a recipient once, and gets its message once.
+func TestRecipientsWrittenInChunks(t *testing.T) {
+	tests := []struct {
+		name     string
+		contacts int
+		chunk    int
+		before   int // chunks written before the feeder runs, as by a feeder that died
+	}{
+		{"an audience of whole chunks", 9, 3, 0},
+		{"a short last chunk", 10, 3, 0},
+		{"resumed after a run that died", 10, 3, 2},
+		{"one chunk", 5, 20000, 0},
+	}
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := apptest.New(t, apptest.WithDatabase(dsn))
+				a := s.App
+				a.Campaigns.RecipientChunk, a.Campaigns.MaxInFlight = tt.chunk, 1000
+				tag := fmt.Sprintf("chunks%d", i)
+				for k := range tt.contacts {
+					contact(t, s, sms.Contact{Name: "Fulana", Phone: phone(400 + 20*i + k), Tags: []string{tag}, Deceased: k == 1})
+				}
+				c, err := a.Campaigns.Create(ctx, campaign.Input{Name: ptr(tag), Body: ptr("Oi {{nome}}"), Window: &always,
+					Audience: &store.Audience{Tags: []string{tag}}}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c, err = a.Campaigns.Start(ctx, c.ID); err != nil {
+					t.Fatal(err)
+				}
+				spec := store.AudienceSpec{Audience: store.Audience{Tags: []string{tag}}, Exclusion: store.Exclusion{CampaignID: c.ID, Kind: sms.Marketing}}
+				for range tt.before {
+					if err := a.DB.InTx(ctx, func(tx *store.Tx) error {
+						done, err := tx.Materialize(ctx, spec, nil, tt.chunk)
+						if done {
+							t.Error("the audience was done before its last chunk")
+						}
+						return err
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				feedAll(t, s, c.ID)
+				got, err := a.DB.GetCampaign(ctx, c.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !got.Materialized || got.Recipients != int64(tt.contacts) || got.Skipped != 1 || got.Fed != int64(tt.contacts-1) {
+					t.Errorf("materialized %v, %d recipients, %d skipped, %d fed; want %d, 1, %d",
+						got.Materialized, got.Recipients, got.Skipped, got.Fed, tt.contacts, tt.contacts-1)
+				}
+				rs, err := a.DB.Recipients(ctx, c.ID, "", "", 0, 100)
+				if err != nil || len(rs) != tt.contacts {
+					t.Errorf("%d recipient rows (%v), want %d", len(rs), err, tt.contacts)
+				}
+				ms, err := a.DB.ListMessages(ctx, store.MessageFilter{CampaignID: &c.ID, Limit: 100})
+				if err != nil || len(ms) != tt.contacts-1 {
+					t.Errorf("%d messages (%v), want %d", len(ms), err, tt.contacts-1)
+				}
+				seen := map[int64]bool{}
+				for _, m := range ms {
+					if m.ContactID == nil || seen[*m.ContactID] {
+						t.Errorf("message %d: a contact twice or none", m.ID)
+					} else {
+						seen[*m.ContactID] = true
+					}
+				}
+			})
+		}
+	})
+}

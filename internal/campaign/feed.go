@@ -192,9 +192,20 @@ func (s *Service) Feed(ctx context.Context, id, owner int64) (err error) {
 		return err
 	}
 	if !c.Materialized {
+		// In chunks, each its own short transaction (RecipientChunk).
 		start := time.Now()
-		if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.Materialize(ctx, spec, extra) }); err != nil {
-			return fmt.Errorf("campaign %d: write recipients: %w", id, err)
+		for done := false; !done; {
+			if err := s.db.InTx(ctx, func(tx *store.Tx) (err error) {
+				done, err = tx.Materialize(ctx, spec, extra, max(s.RecipientChunk, 1))
+				return err
+			}); err != nil {
+				return fmt.Errorf("campaign %d: write recipients: %w", id, err)
+			}
+			if !done {
+				if err := s.db.HoldFeeder(ctx, id, owner, s.now().Add(s.Slice+feedGrace)); err != nil {
+					return err
+				}
+			}
 		}
 		if err := s.db.Analyze(ctx, "campaign_recipients", "messages"); err != nil {
 			return err

@@ -440,57 +440,73 @@ func (db *DB) SampleAudience(ctx context.Context, spec AudienceSpec, n int) ([]s
 	return out, wrapDBErr("sample audience", rows.Err())
 }
 
-// Materialize writes a campaign's recipients, set-based, in one statement:
-// each contact of the audience once, pending or skipped with its reason;
-// then the counters, with extra skips (rows an import rejected or merged)
-// added. It does nothing for a campaign already materialized.
-func (tx *Tx) Materialize(ctx context.Context, spec AudienceSpec, extra map[string]int64) error {
+// Materialize writes the next chunk of a campaign's recipients, set-based,
+// in one statement: up to n contacts of the audience, in contact id order
+// after the last one written, each pending or skipped with its reason. When
+// the chunk comes out short the audience is done: the counters are written,
+// with extra skips (rows an import rejected or merged) added, and the
+// campaign is marked materialized. It reports whether the campaign is
+// materialized. A large audience is thus written in several short
+// transactions, so that SQLite's one writer is never held for long; after a
+// crash the next call continues after the last recipient written.
+func (tx *Tx) Materialize(ctx context.Context, spec AudienceSpec, extra map[string]int64, n int) (done bool, err error) {
 	id := spec.Exclusion.CampaignID
 	c, err := tx.LockCampaign(ctx, id)
 	if err != nil || c.Materialized {
-		return err
+		return c.Materialized, err
+	}
+	var after int64
+	if err := tx.QueryRowContext(ctx, tx.db.dialect.rebind(`SELECT coalesce(max(contact_id), 0) FROM campaign_recipients WHERE campaign_id = $1`), id).Scan(&after); err != nil {
+		return false, wrapDBErr("materialize campaign", err)
 	}
 	args := &argList{}
 	reason := tx.db.reasonSQL(spec.Exclusion, args)
 	where := tx.db.audienceSQL(spec.Audience, spec.Filters, spec.ImportLists, args, tx.db.now())
 	q := `INSERT INTO campaign_recipients (campaign_id, contact_id, status, reason)
 SELECT ` + args.add(id) + `, x.id, CASE WHEN x.reason IS NULL THEN 'pending' ELSE 'skipped' END, coalesce(x.reason, '')
-FROM (SELECT c.id, ` + reason + ` AS reason FROM contacts c WHERE ` + where + `) x`
-	if _, err := tx.ExecContext(ctx, tx.db.dialect.rebind(q), args.args...); err != nil {
-		return wrapDBErr("materialize campaign", err)
+FROM (SELECT c.id, ` + reason + ` AS reason FROM contacts c WHERE (` + where + `) AND c.id > ` + args.add(after) +
+		` ORDER BY c.id LIMIT ` + args.add(n) + `) x`
+	res, err := tx.ExecContext(ctx, tx.db.dialect.rebind(q), args.args...)
+	if err != nil {
+		return false, wrapDBErr("materialize campaign", err)
+	}
+	if written, err := res.RowsAffected(); err != nil {
+		return false, wrapDBErr("materialize campaign", err)
+	} else if written >= int64(n) {
+		return false, nil
 	}
 	by := map[string]int64{}
 	rows, err := tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT reason, count(*) FROM campaign_recipients
 WHERE campaign_id = $1 AND status = 'skipped' GROUP BY reason`), id)
 	if err != nil {
-		return wrapDBErr("materialize campaign", err)
+		return false, wrapDBErr("materialize campaign", err)
 	}
 	for rows.Next() {
 		var r string
-		var n int64
-		if err := rows.Scan(&r, &n); err != nil {
+		var k int64
+		if err := rows.Scan(&r, &k); err != nil {
 			rows.Close()
-			return wrapDBErr("materialize campaign", err)
+			return false, wrapDBErr("materialize campaign", err)
 		}
-		by[r] = n
+		by[r] = k
 	}
 	rows.Close()
 	var total int64
 	if err := tx.QueryRowContext(ctx, tx.db.dialect.rebind(`SELECT count(*) FROM campaign_recipients WHERE campaign_id = $1`), id).Scan(&total); err != nil {
-		return wrapDBErr("materialize campaign", err)
+		return false, wrapDBErr("materialize campaign", err)
 	}
 	var skipped int64
-	for r, n := range extra {
-		by[r] += n
-		total += n
+	for r, k := range extra {
+		by[r] += k
+		total += k
 	}
-	for _, n := range by {
-		skipped += n
+	for _, k := range by {
+		skipped += k
 	}
 	raw, _ := json.Marshal(by)
 	_, err = tx.ExecContext(ctx, tx.db.dialect.rebind(`UPDATE campaigns SET materialized = TRUE, recipients = $2, skipped = $3, skipped_by = $4, updated_at = $5 WHERE id = $1`),
 		id, total, skipped, string(raw), tx.db.now())
-	return wrapDBErr("materialize campaign", err)
+	return err == nil, wrapDBErr("materialize campaign", err)
 }
 
 // A campaign's recipients and its cursor: a recipient written pending at
