@@ -263,6 +263,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.Campaigns.RunSweeper(ctx, 10*time.Second)
 	defer a.Campaigns.StopSweeper()
+	a.Imports.RunSweeper(ctx, 10*time.Second)
+	defer a.Imports.StopSweeper()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()

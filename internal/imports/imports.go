@@ -58,6 +58,8 @@ type Service struct {
 	// and continues in a new run (30 s): a run never outlives the queue's
 	// stuck-job rescue.
 	Slice time.Duration
+
+	stop func() // stops the sweeper
 }
 
 // New returns a Service; SetQueue must be called before Upload.
@@ -442,6 +444,60 @@ func (s *Service) work(ctx context.Context, id int64) error {
 }
 
 func w2lease(slice time.Duration) time.Duration { return slice + 2*time.Minute }
+
+// Sweep hands each running import whose run died (a crash, a kill -9) while
+// holding its lease, once the lease ran out, to a new job, which resumes it
+// after the last chunk written. It returns how many. Without it such an
+// import would wait for the queue's stuck-job rescue (over ten minutes).
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		ids, err := tx.HandOverOrphanImports(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.queue.EnqueueTx(ctx, tx, JobArgs{ImportID: id}, nil); err != nil {
+				return fmt.Errorf("imports: resume import %d: %w", id, err)
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// RunSweeper runs Sweep every interval until StopSweeper.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	s.stop = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("import sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("resumed imports whose run died", "imports", n)
+			}
+		}
+	}()
+}
+
+// StopSweeper stops the sweeper and waits for it.
+func (s *Service) StopSweeper() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
+	}
+}
 
 // chunkReader reads an uploaded file back from the database, a stored chunk
 // at a time.

@@ -154,6 +154,18 @@ WHERE id = $1 AND status IN ('pending', 'running') AND (lease_until IS NULL OR l
 	return im, err == nil, err
 }
 
+// HandOverOrphanImports finds the running imports whose lease ran out,
+// whose run died with its process (a crash, a kill -9) while holding it,
+// clears their lease and returns their ids, inside tx, so that a new job
+// for each is enqueued in the same transaction; an import handed over is
+// not returned again unless its new run dies too. A lease given up by a
+// live run (cleared as its job snoozes or waits to retry) is not one: that
+// job goes on.
+func (tx *Tx) HandOverOrphanImports(ctx context.Context) ([]int64, error) {
+	return tx.ids(ctx, "orphan imports", tx.db.dialect.rebind(`UPDATE imports SET lease_until = NULL, updated_at = $1
+WHERE status = 'running' AND lease_until < $1 RETURNING id`), tx.db.now())
+}
+
 // ReleaseImport gives up the lease of a running import.
 func (db *DB) ReleaseImport(ctx context.Context, id int64) error {
 	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE imports SET lease_until = NULL WHERE id = $1`), id)
