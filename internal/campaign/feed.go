@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/recado-sms/recado/internal/periodic"
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
 )
@@ -36,26 +37,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 
 // RunSweeper runs Sweep every interval until StopSweeper.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	s.stop = func() { cancel(); <-done }
-	go func() {
-		defer close(done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("campaign sweep failed", "err", err)
-			} else if n > 0 {
-				s.log.Info("restarted the feeders of campaigns whose feeder died", "campaigns", n)
-			}
+	s.stop = periodic.Start(ctx, interval, func(ctx context.Context) {
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("campaign sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("restarted the feeders of campaigns whose feeder died", "campaigns", n)
 		}
-	}()
+	})
 }
 
 // StopSweeper stops the sweeper and waits for it.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"sync"
 	"time"
+
+	"github.com/recado-sms/recado/internal/periodic"
 )
 
 // checkpointEvery is how often the checkpointer copies SQLite's WAL back
@@ -17,10 +19,9 @@ const checkpointEvery = 250 * time.Millisecond
 // copy what no reader still needs, and the writer starts the WAL over once
 // one has copied everything.
 type checkpointer struct {
-	db     *sql.DB
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	db   *sql.DB
+	halt func()
+	once sync.Once
 }
 
 // startCheckpointer opens its connection on the SQLite file of dsn and
@@ -35,27 +36,14 @@ func startCheckpointer(dsn string) (*checkpointer, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	cp := &checkpointer{db: db, cancel: cancel, done: make(chan struct{})}
-	go cp.run(ctx)
-	return cp, nil
-}
-
-func (cp *checkpointer) run(ctx context.Context) {
-	defer close(cp.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	cp := &checkpointer{db: db}
+	cp.halt = periodic.Start(context.Background(), checkpointEvery, func(ctx context.Context) {
 		// A failure (the file busy, a disk error) is left for the next tick,
 		// and for the writer's own checks: nothing is lost by a checkpoint
 		// not made, the WAL only grows.
-		cp.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-	}
+		db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	})
+	return cp, nil
 }
 
 // stop ends the checkpointer, waits for a checkpoint in progress, and
@@ -63,8 +51,7 @@ func (cp *checkpointer) run(ctx context.Context) {
 func (cp *checkpointer) stop() error {
 	var err error
 	cp.once.Do(func() {
-		cp.cancel()
-		<-cp.done
+		cp.halt()
 		err = cp.db.Close()
 	})
 	return err
