@@ -450,7 +450,14 @@ func w2lease(slice time.Duration) time.Duration { return slice + 2*time.Minute }
 // holding its lease, once the lease ran out, to a new job, which resumes it
 // after the last chunk written. It returns how many. Without it such an
 // import would wait for the queue's stuck-job rescue (over ten minutes).
+// It also removes the uploads left waiting longer than StagedFor (a staged
+// file never mapped, an upload whose client or process died part-way).
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	if n, err := s.db.DeleteStaleUploads(ctx, s.db.Now().Add(-StagedFor)); err != nil {
+		return 0, err
+	} else if n > 0 {
+		s.log.Info("stale uploads removed", "imports", n)
+	}
 	var n int
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		ids, err := tx.HandOverOrphanImports(ctx)

@@ -33,8 +33,9 @@ type Columns struct {
 // SampleRows is how many data rows Columns shows.
 const SampleRows = 5
 
-// StagedFor is how long a staged file waits for its mapping: staging
-// another removes those older.
+// StagedFor is how long a staged file waits for its mapping, or an upload
+// cut short (its client gone, its process killed) for the rest of its file:
+// the sweeper, and staging another, remove those older.
 const StagedFor = 24 * time.Hour
 
 // Stage stores an uploaded file for an import that waits for its column
@@ -44,7 +45,7 @@ func (s *Service) Stage(ctx context.Context, filename string, r io.Reader, by *i
 	if len(filename) > 200 {
 		filename = filename[:200]
 	}
-	if n, err := s.db.DeleteStaleUploads(ctx, time.Now().Add(-StagedFor)); err != nil {
+	if n, err := s.db.DeleteStaleUploads(ctx, s.db.Now().Add(-StagedFor)); err != nil {
 		return store.Import{}, err
 	} else if n > 0 {
 		s.log.Info("stale uploads removed", "imports", n)

@@ -96,3 +96,47 @@ func TestSweepResumesADeadImport(t *testing.T) {
 		sweep(0, "a finished import")
 	})
 }
+
+// TestSweepRemovesStaleUploads: an upload left waiting (a staged file
+// never mapped, or one cut short) is removed by the sweeper once older than
+// StagedFor, with its file; a younger one is kept.
+func TestSweepRemovesStaleUploads(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		now := time.Now()
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		db := storetest.Open(t, dsn, store.Options{Now: clock})
+		s := New(db, slog.New(slog.DiscardHandler))
+		s.SetQueue(&fakeQueue{})
+		old, err := s.Stage(ctx, "antigo.csv", strings.NewReader("nome,telefone\nFulana,+5511900000001\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		now = now.Add(StagedFor - time.Hour)
+		mu.Unlock()
+		young, err := s.Stage(ctx, "novo.csv", strings.NewReader("nome,telefone\nFulana,+5511900000002\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.GetImport(ctx, old.ID); err != nil {
+			t.Fatalf("an upload younger than StagedFor was removed: %v", err)
+		}
+		mu.Lock()
+		now = now.Add(2 * time.Hour)
+		mu.Unlock()
+		if _, err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.GetImport(ctx, old.ID); err == nil {
+			t.Error("an upload older than StagedFor is still there")
+		}
+		if _, err := db.GetImport(ctx, young.ID); err != nil {
+			t.Errorf("the younger upload was removed: %v", err)
+		}
+	})
+}
