@@ -334,8 +334,23 @@ func TestDeliveryOrder(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond) // nothing more may come
-		evs := rcv.events()
+		// The receiver has every event; the deliverer records each answer
+		// just after it, so the log is awaited until it holds them all.
+		var page webhooks.DeliveryPage
+		for {
+			page, err = s.Deliveries(ctx, e.ID, webhooks.DeliveryFilter{Status: store.DeliveryDelivered, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Deliveries) >= 2*n || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(page.Deliveries) != 2*n || page.NextCursor != "" {
+			t.Fatalf("delivered log: %d, cursor %q", len(page.Deliveries), page.NextCursor)
+		}
+		evs := rcv.events() // nothing more came meanwhile
 		if len(evs) != 2*n {
 			t.Fatalf("received %d events, want %d", len(evs), 2*n)
 		}
@@ -359,10 +374,6 @@ func TestDeliveryOrder(t *testing.T) {
 				}
 			}
 			state[m.ID] = m.State
-		}
-		page, err := s.Deliveries(ctx, e.ID, webhooks.DeliveryFilter{Status: store.DeliveryDelivered, Limit: 1000})
-		if err != nil || len(page.Deliveries) != 2*n || page.NextCursor != "" {
-			t.Fatalf("delivered log: %d, cursor %q, %v", len(page.Deliveries), page.NextCursor, err)
 		}
 		retried := 0
 		for _, d := range page.Deliveries {
