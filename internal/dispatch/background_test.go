@@ -478,7 +478,7 @@ func TestBlacklistSyncLease(t *testing.T) {
 		}
 		_, err := f.d.SyncBlacklist(ctx, "", false)
 		var held *errSyncHeld
-		if !asHeld(err, &held) || held.wait <= 0 || held.wait > 30*time.Second {
+		if !asHeld(err, &held) || held.wait <= 0 || held.wait > heldRecheck {
 			t.Fatalf("err = %v, want the lease held", err)
 		}
 		if f.fake.Requests("/blacklist/store") != 0 {

@@ -52,6 +52,10 @@ func (e *errSyncHeld) Error() string {
 
 func asHeld(err error, target **errSyncHeld) bool { return errors.As(err, target) }
 
+// heldRecheck is the longest a sync waits before looking again at a
+// provider whose lease another sync holds.
+const heldRecheck = 2 * time.Second
+
 // maxChangesPerPush bounds the changes read and pushed at once.
 const maxChangesPerPush = 10000
 
@@ -197,7 +201,11 @@ func (d *Dispatcher) syncOne(ctx context.Context, name string, s provider.Blackl
 		return 0, 0, err
 	}
 	if !ok {
-		return 0, 0, &errSyncHeld{provider: name, wait: min(max(heldUntil.Sub(now), time.Second), 30*time.Second)}
+		// A live holder finishes in moments, usually before it could see
+		// the change that enqueued this job; the lease's end matters only
+		// when the holder died. So look again soon, not when the lease
+		// ends: a change must not wait for another sync's lease.
+		return 0, 0, &errSyncHeld{provider: name, wait: min(max(heldUntil.Sub(now), 100*time.Millisecond), heldRecheck)}
 	}
 	defer func() {
 		text := ""
