@@ -25,14 +25,14 @@ SET name = CASE WHEN j.value->>'n' <> '' THEN j.value->>'n' ELSE contacts.name E
            (SELECT json_group_array(value) FROM (SELECT value FROM json_each(contacts.tags)
                                                  UNION SELECT value FROM json_each(j.value->>'t'))) END,
     updated_at = ?2
-FROM json_each(?1) AS j
+FROM jsonb_each(?1) AS j
 WHERE contacts.id = j.value->>'id'`,
 
 	insertImported: `
 INSERT INTO contacts (name, phone, line_type, owner_id, external_id, fields, tags, created_at, updated_at)
 SELECT j.value->>'n', j.value->>'p', j.value->>'l', j.value->>'o', j.value->>'x',
        coalesce(j.value->>'f', '{}'), coalesce(j.value->>'t', '[]'), ?2, ?2
-FROM json_each(?1) AS j WHERE true
+FROM jsonb_each(?1) AS j WHERE true
 ON CONFLICT (phone) DO UPDATE SET fields = json_patch(contacts.fields, excluded.fields), updated_at = excluded.updated_at
 RETURNING id`,
 
@@ -44,7 +44,7 @@ SELECT ?2, value FROM json_each(?1)`,
 	countContactIDs: `SELECT count(*) FROM contacts WHERE id IN (SELECT value FROM json_each(?1))`,
 
 	insertRejects: `INSERT OR IGNORE INTO import_rejects (import_id, row_num, reason, line)
-SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?1) AS j`,
+SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM jsonb_each(?1) AS j`,
 	campaignQueries: campaignQueries{
 		// Each recipient found by its key (IN keeps SQLite on it).
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = ?3

@@ -13,7 +13,7 @@ var sqliteWebhookQueries = webhookQueries{
 INSERT INTO webhook_deliveries (endpoint_id, message_id, event, at, detail, status, attempts, next_attempt_at, created_at)
 SELECT ep.id, j.value->>'m', 'message.' || (j.value->>'s'), j.value->>'a', coalesce(j.value->>'d', ''),
        'pending', 0, ?2, ?2
-FROM json_each(?1) AS j CROSS JOIN webhook_endpoints AS ep
+FROM jsonb_each(?1) AS j CROSS JOIN webhook_endpoints AS ep
 WHERE ep.active AND j.value->>'s' IN ('sent', 'delivered', 'failed', 'rejected', 'expired')
   AND EXISTS (SELECT 1 FROM json_each(ep.events) AS e WHERE e.value = 'message.' || (j.value->>'s'))
 ORDER BY CASE j.value->>'s' WHEN 'sent' THEN 0 ELSE 1 END, j.value->>'m', ep.id`,
@@ -23,7 +23,7 @@ ORDER BY CASE j.value->>'s' WHEN 'sent' THEN 0 ELSE 1 END, j.value->>'m', ep.id`
 	emitEventIDs: `
 INSERT INTO webhook_deliveries (endpoint_id, message_id, event, at, detail, status, attempts, next_attempt_at, created_at)
 SELECT ep.id, j.value, ?2, ?3, ?4, 'pending', 0, ?5, ?5
-FROM json_each(?1) AS j CROSS JOIN webhook_endpoints AS ep
+FROM jsonb_each(?1) AS j CROSS JOIN webhook_endpoints AS ep
 WHERE ep.active AND EXISTS (SELECT 1 FROM json_each(ep.events) AS e WHERE e.value = ?2)`,
 
 	// Due deliveries of active endpoints whose message has no older delivery
