@@ -130,6 +130,9 @@ type Dispatcher struct {
 
 	statusOnce sync.Once
 	statusCh   chan *statusCall
+
+	submitOnce sync.Once
+	submitCh   chan *submitCall
 }
 
 // lease is how long a worker holds a batch: longer than a send attempt may

@@ -68,11 +68,34 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 		}
 		return nil, sms.Invalid("the request has invalid messages", bad...)
 	}
-	preps, provs := c.preps, c.provs
+	maxBatch := map[string]int{}
+	for _, lp := range c.provs {
+		maxBatch[lp.rec.Name] = max(1, lp.p.Limits().MaxBatch)
+	}
+	if len(c.preps) > maxGroupedCall {
+		// A large call fills batches of its own: it gains nothing from
+		// company and would hold the others back.
+		var out []sms.Message
+		err := d.db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			out, err = d.storeCalls(ctx, tx, []*submitCall{{preps: c.preps, maxBatch: maxBatch}})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return d.submitGrouped(ctx, &submitCall{preps: c.preps, maxBatch: maxBatch, done: make(chan submitResult, 1)})
+}
 
-	// Group by provider and cut into the provider's batch size; messages with
-	// another send time, campaign, template or creator go in batches of their
-	// own (a batch's messages share those).
+// storeCalls stores the calls' messages in tx as queued, in batches shared
+// by the calls, and enqueues one send job per batch. It returns the stored
+// messages of all the calls, call after call, each call's in its order.
+func (d *Dispatcher) storeCalls(ctx context.Context, tx *store.Tx, calls []*submitCall) ([]sms.Message, error) {
+	// Group by provider and cut into the provider's batch size; messages
+	// with another send time, campaign, template or creator go in batches
+	// of their own (a batch's messages share those).
 	type groupKey struct {
 		provider                      string
 		sendAt                        time.Time
@@ -84,59 +107,60 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 		}
 		return *p
 	}
+	total := 0
+	for _, c := range calls {
+		total += len(c.preps)
+	}
+	all := make([]*prepared, 0, total)
+	limits := map[string]int{}
 	groups := map[groupKey][]int{}
 	var order []groupKey
-	for i, p := range preps {
-		k := groupKey{provider: p.Provider, campaign: idOr0(p.CampaignID), template: idOr0(p.TemplateID), createdBy: idOr0(p.CreatedBy)}
-		if p.sendAt != nil {
-			k.sendAt = p.sendAt.UTC()
+	for _, c := range calls {
+		for name, n := range c.maxBatch {
+			limits[name] = n
 		}
-		if _, ok := groups[k]; !ok {
-			order = append(order, k)
+		for i := range c.preps {
+			p := &c.preps[i]
+			k := groupKey{provider: p.Provider, campaign: idOr0(p.CampaignID), template: idOr0(p.TemplateID), createdBy: idOr0(p.CreatedBy)}
+			if p.sendAt != nil {
+				k.sendAt = p.sendAt.UTC()
+			}
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], len(all))
+			all = append(all, p)
 		}
-		groups[k] = append(groups[k], i)
 	}
-	out := make([]sms.Message, len(preps))
-	err = d.db.InTx(ctx, func(tx *store.Tx) error {
-		var jobs []river.InsertManyParams
-		for _, k := range order {
-			maxBatch := 1
-			for _, lp := range provs {
-				if lp.rec.Name == k.provider {
-					maxBatch = max(1, lp.p.Limits().MaxBatch)
-				}
+	out := make([]sms.Message, total)
+	var jobs []river.InsertManyParams
+	for _, k := range order {
+		for idx := range chunk(groups[k], max(1, limits[k.provider])) {
+			batchID, err := tx.CreateBatch(ctx, k.provider, d.refs.next("rb"))
+			if err != nil {
+				return nil, err
 			}
-			for idx := range chunk(groups[k], maxBatch) {
-				batchID, err := tx.CreateBatch(ctx, k.provider, d.refs.next("rb"))
-				if err != nil {
-					return err
-				}
-				msgs := make([]store.NewMessage, len(idx))
-				for j, i := range idx {
-					msgs[j] = preps[i].NewMessage
-					msgs[j].BatchID = &batchID
-				}
-				stored, err := tx.InsertMessages(ctx, msgs, sms.SourceAPI)
-				if err != nil {
-					return err
-				}
-				for j, i := range idx {
-					out[i] = stored[j]
-				}
-				opts := &river.InsertOpts{}
-				if !k.sendAt.IsZero() {
-					opts.ScheduledAt = k.sendAt
-				}
-				jobs = append(jobs, river.InsertManyParams{Args: SendArgs{BatchID: batchID}, InsertOpts: opts})
+			msgs := make([]store.NewMessage, len(idx))
+			for j, i := range idx {
+				msgs[j] = all[i].NewMessage
+				msgs[j].BatchID = &batchID
 			}
+			stored, err := tx.InsertMessages(ctx, msgs, sms.SourceAPI)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range idx {
+				out[i] = stored[j]
+			}
+			opts := &river.InsertOpts{}
+			if !k.sendAt.IsZero() {
+				opts.ScheduledAt = k.sendAt
+			}
+			jobs = append(jobs, river.InsertManyParams{Args: SendArgs{BatchID: batchID}, InsertOpts: opts})
 		}
-		if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
-			return store.DBError("dispatch: enqueue", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	if _, err := d.river.InsertManyTx(ctx, tx.Tx, jobs); err != nil {
+		return nil, store.DBError("dispatch: enqueue", err)
 	}
 	return out, nil
 }
