@@ -518,21 +518,31 @@ WHERE campaign_id = $1 AND status = 'skipped' GROUP BY reason`), id)
 // cp<campaign>.<contact> (recipientStatus).
 
 // NextRecipients returns up to n pending recipients of a campaign after
-// contact id cursor, in order, with their contacts. Recipients whose contact
-// was deleted are not among them: GoneRecipients finds those.
+// contact id cursor, in order, with what feeding reads of their contacts:
+// id, name, phone, custom fields and the opted-out and deceased flags (the
+// rest is left zero: parsing times, tags and counters for every recipient
+// took half of this read's cost, inside the writer's transaction).
+// Recipients whose contact was deleted are not among them: GoneRecipients
+// finds those.
 func (tx *Tx) NextRecipients(ctx context.Context, campaignID, cursor int64, n int) ([]sms.Contact, error) {
-	rows, err := tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT `+prefixed("c.", contactColumns)+`
+	rows, err := tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT c.id, c.name, c.phone, c.fields, c.opted_out, c.deceased
 FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
 WHERE r.campaign_id = $1 AND r.contact_id > $2 AND r.status = 'pending' ORDER BY r.contact_id LIMIT $3`), campaignID, cursor, n)
 	if err != nil {
 		return nil, wrapDBErr("next recipients", err)
 	}
 	defer rows.Close()
-	var out []sms.Contact
+	out := make([]sms.Contact, 0, n)
+	var fields []byte
 	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
+		var c sms.Contact
+		if err := rows.Scan(&c.ID, &c.Name, &c.Phone, &fields, &c.OptedOut, &c.Deceased); err != nil {
 			return nil, wrapDBErr("next recipients", err)
+		}
+		if len(fields) > 2 { // "{}" is the common case: no map to fill
+			if err := json.Unmarshal(fields, &c.Fields); err != nil {
+				return nil, fmt.Errorf("store: next recipients: contact %d fields: %w", c.ID, err)
+			}
 		}
 		out = append(out, c)
 	}
