@@ -42,7 +42,8 @@ type prepared struct {
 // their sending, all in one transaction: either every message is accepted or
 // none is, and the error lists each bad field by its position
 // ("messages[3].to" for the fourth). It returns the stored messages in the
-// order given.
+// order given. Small calls share their transaction with the calls that
+// arrive meanwhile (group.go), each still all-or-nothing.
 func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message, error) {
 	if len(reqs) == 0 {
 		return nil, sms.Invalid("no messages", sms.FieldError{Field: "messages", Message: "at least one message is required"})
