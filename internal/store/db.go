@@ -46,6 +46,11 @@ type Options struct {
 	ReadConns int
 	// MaxConns bounds PostgreSQL's pool; 16 when zero.
 	MaxConns int
+	// WALRestartFrames is the size of SQLite's WAL, in pages, past which
+	// the checkpointer starts the WAL over (walRestartFrames when zero).
+	WALRestartFrames int
+	// walRestartBackoff replaces restartBackoff in tests.
+	walRestartBackoff time.Duration
 }
 
 // Open connects to the database named by dsn and applies pending migrations.
@@ -88,7 +93,7 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(dsn), 0o750); err != nil {
 			return nil, fmt.Errorf("store: create data folder: %w", err)
 		}
-		wc, err := openSQLite(sqliteDSN(dsn, false))
+		wc, err := openSQLite(sqliteDSN(dsn, sqliteWriter))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
@@ -98,7 +103,7 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.write.SetMaxOpenConns(1)
 		db.write.SetConnMaxLifetime(0)
 		db.write.SetConnMaxIdleTime(0)
-		rc, err := openSQLite(sqliteDSN(dsn, true))
+		rc, err := openSQLite(sqliteDSN(dsn, sqliteReader))
 		if err != nil {
 			db.write.Close()
 			return nil, fmt.Errorf("store: open sqlite reader: %w", err)
@@ -110,7 +115,7 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 		db.read.SetMaxOpenConns(n)
 		db.read.SetMaxIdleConns(n)
-		if db.ckpt, err = startCheckpointer(sqliteDSN(dsn, false)); err != nil {
+		if db.ckpt, err = startCheckpointer(sqliteDSN(dsn, sqliteCheckpointer), db.write, opts.WALRestartFrames, opts.walRestartBackoff); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
 		}
@@ -125,20 +130,35 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// writerBusyTimeout is how long a SQLite connection waits for a lock
+// another holds before it fails as busy.
+const writerBusyTimeout = 10 * time.Second
+
+// sqliteRole is what a SQLite connection is for.
+type sqliteRole int
+
+const (
+	sqliteWriter sqliteRole = iota
+	sqliteReader
+	sqliteCheckpointer
+)
+
 // sqliteDSN builds modernc's DSN: WAL, normal sync (durable across process
 // crashes; WAL's checkpoint protects against torn writes), a busy timeout, and
 // foreign keys on. Readers are query-only. No connection checkpoints the WAL
 // by itself when a commit grows it: the checkpointer does, on its own
-// connection (checkpoint.go).
-func sqliteDSN(path string, readOnly bool) string {
+// connection (checkpoint.go); a WAL started over is cut back to
+// walSizeLimit on disk.
+func sqliteDSN(path string, role sqliteRole) string {
 	v := url.Values{}
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "synchronous(NORMAL)")
-	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", writerBusyTimeout.Milliseconds()))
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "cache_size(-32000)")
 	v.Add("_pragma", "wal_autocheckpoint(0)")
-	if readOnly {
+	v.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
+	if role == sqliteReader {
 		v.Add("_pragma", "query_only(1)")
 	} else {
 		v.Add("_txlock", "immediate")

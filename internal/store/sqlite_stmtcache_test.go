@@ -14,7 +14,7 @@ import (
 // is not kept; and the cache stays bounded.
 func TestSQLiteStatementCache(t *testing.T) {
 	ctx := context.Background()
-	c, err := openSQLite(sqliteDSN(filepath.Join(t.TempDir(), "c.db"), false))
+	c, err := openSQLite(sqliteDSN(filepath.Join(t.TempDir(), "c.db"), sqliteWriter))
 	if err != nil {
 		t.Fatal(err)
 	}
