@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -36,10 +37,16 @@ func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string
 	now := tx.db.now()
 	// The "sending" events recorded here are not announced to webhooks
 	// (announced in webhooks.go), so no delivery follows them.
-	if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
-		return nil, wrapDBErr("mark sending", err)
+	var rows *sql.Rows
+	var err error
+	if q := tx.db.q.markSendingWithEvents; q != "" {
+		rows, err = tx.QueryContext(ctx, q, batchID, now, string(sms.SourceWorker), detail)
+	} else {
+		if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
+			return nil, wrapDBErr("mark sending", err)
+		}
+		rows, err = tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
 	}
-	rows, err := tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
 	if err != nil {
 		return nil, wrapDBErr("mark sending", err)
 	}

@@ -21,6 +21,7 @@ type queries struct {
 	contactsForSend          string
 	liveSendJobs             string
 	insertEventIDs           string
+	markSendingWithEvents    string // PostgreSQL only: eventsForQueued and markSending in one statement (same arguments, $3 and $4 the event's source and detail)
 	recordSent               string // ?1 JSON [[reference, provider id, job id, cost], ...]
 	recordSentByID           string // the same, each row's first element the message's id
 	recordDelivered          string

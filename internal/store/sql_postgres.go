@@ -73,6 +73,26 @@ RETURNING id, provider, reference, attempts, campaign_id`,
 SELECT j::bigint, $2, $3, $4, $5 FROM json_array_elements_text($1::json) AS j
 ON CONFLICT DO NOTHING`,
 
+	// The batch's rows are found by its index alone: the state is tested on
+	// each row (state || '' is no index's key), never by the state index,
+	// whose entries for "queued" and "sending" pile up with every update
+	// (dead until vacuumed) and which the planner, seeing a table grown
+	// faster than its statistics, takes for a handful of rows. The test on
+	// the updated row is made again should it change before it is locked.
+	markSendingWithEvents: `
+WITH b AS MATERIALIZED (
+    SELECT id, state FROM messages WHERE batch_id = $1
+), ev AS (
+    INSERT INTO message_events (message_id, state, at, source, detail)
+    SELECT id, 'sending', $2, $3, $4 FROM b WHERE state = 'queued'
+)
+UPDATE messages m SET state = 'sending', attempts = m.attempts + 1, next_attempt_at = NULL, updated_at = $2
+FROM b
+WHERE m.id = b.id AND m.state || '' IN ('queued', 'sending')
+RETURNING m.id, m.contact_id, m.phone, m.body, m.kind, m.state, m.provider, m.reference, m.segments, m.cost, m.attempts`,
+
+	// Found by key (id or reference), the state tested on the row, as in
+	// markSendingWithEvents.
 	recordSent: `
 UPDATE messages
 SET state = 'sent',
@@ -83,7 +103,7 @@ SET state = 'sent',
     sent_at = coalesce(sent_at, $2),
     updated_at = $2
 FROM json_array_elements($1::json) AS j
-WHERE messages.reference = j->>0 AND messages.state = 'sending'
+WHERE messages.reference = j->>0 AND messages.state || '' = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordSentByID: `
@@ -96,7 +116,7 @@ SET state = 'sent',
     sent_at = coalesce(sent_at, $2),
     updated_at = $2
 FROM json_array_elements($1::json) AS j
-WHERE messages.id = (j->>0)::bigint AND messages.state = 'sending'
+WHERE messages.id = (j->>0)::bigint AND messages.state || '' = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordDelivered: `
