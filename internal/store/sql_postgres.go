@@ -4,8 +4,8 @@ package store
 // statements take one JSON array argument and read it with
 // json_to_recordset, except those of the send path, which take a typed array
 // per column (Dialect.columnar) and read them with unnest: no JSON to parse,
-// no text to cast, per row; "lock" queries take row locks with FOR UPDATE, so that
-// several Recado instances never apply two changes to one message at once.
+// no text to cast, per row. "Lock" queries take row locks with FOR UPDATE, so
+// that several Recado instances never apply two changes to one message at once.
 var postgresQueries = queries{
 	insertMessages: `
 INSERT INTO messages (contact_id, phone, body, reference, segments, encoding, cost, kind, direction, state,
