@@ -17,6 +17,9 @@ type campaignQueries struct {
 	markSkipped string // ?1 campaign, ?2 JSON [contact, ...], ?3 reason
 	hourBucket  string // an expression of messages m's delivered_at truncated to the hour, as text
 	notDisturb  string // ?1 JSON [phone, ...]: those a provider refused as "Não Me Perturbe"
+	// contactsAfter, when set, is added to NextRecipients' conditions: the
+	// contacts' own bound at the cursor (?2), which the join implies.
+	contactsAfter string
 }
 
 // The states of a campaign.
@@ -527,7 +530,7 @@ WHERE campaign_id = $1 AND status = 'skipped' GROUP BY reason`), id)
 func (tx *Tx) NextRecipients(ctx context.Context, campaignID, cursor int64, n int) ([]sms.Contact, error) {
 	rows, err := tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT c.id, c.name, c.phone, c.fields, c.opted_out, c.deceased
 FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
-WHERE r.campaign_id = $1 AND r.contact_id > $2 AND r.status = 'pending' ORDER BY r.contact_id LIMIT $3`), campaignID, cursor, n)
+WHERE r.campaign_id = $1 AND r.contact_id > $2`+tx.db.bq().contactsAfter+` AND r.status = 'pending' ORDER BY r.contact_id LIMIT $3`), campaignID, cursor, n)
 	if err != nil {
 		return nil, wrapDBErr("next recipients", err)
 	}

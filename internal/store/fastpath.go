@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -20,11 +21,10 @@ func (tx *Tx) insertEventIDs(ctx context.Context, ids []int64, state sms.State, 
 	if len(ids) == 0 {
 		return nil
 	}
-	payload := jsonArray(ids)
-	if _, err := tx.ExecContext(ctx, tx.db.q.insertEventIDs, payload, string(state), at, string(source), detail); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.db.q.insertEventIDs, tx.db.dialect.ids(ids), string(state), at, string(source), detail); err != nil {
 		return wrapDBErr("insert events", err)
 	}
-	return tx.emitEventIDs(ctx, payload, state, at, detail)
+	return tx.emitEventIDs(ctx, ids, state, at, detail)
 }
 
 // MarkBatchSending moves the batch's queued messages to sending (recording
@@ -36,10 +36,16 @@ func (tx *Tx) MarkBatchSending(ctx context.Context, batchID int64, detail string
 	now := tx.db.now()
 	// The "sending" events recorded here are not announced to webhooks
 	// (announced in webhooks.go), so no delivery follows them.
-	if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
-		return nil, wrapDBErr("mark sending", err)
+	var rows *sql.Rows
+	var err error
+	if q := tx.db.q.markSendingWithEvents; q != "" {
+		rows, err = tx.QueryContext(ctx, q, batchID, now, string(sms.SourceWorker), detail)
+	} else {
+		if _, err := tx.ExecContext(ctx, tx.db.q.eventsForQueued, batchID, now, string(sms.SourceWorker), detail); err != nil {
+			return nil, wrapDBErr("mark sending", err)
+		}
+		rows, err = tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
 	}
-	rows, err := tx.QueryContext(ctx, tx.db.q.markSending, batchID, now)
 	if err != nil {
 		return nil, wrapDBErr("mark sending", err)
 	}
@@ -86,23 +92,11 @@ func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegm
 			break
 		}
 	}
-	rows := make([][4]any, len(results))
-	for i, r := range results {
-		var cost any
-		if r.Cost != nil {
-			cost = int64(*r.Cost)
-		}
-		var key any = r.Reference
-		if byID {
-			key = r.MessageID
-		}
-		rows[i] = [4]any{key, r.ProviderMessageID, r.ProviderJobID, cost}
-	}
-	payload, err := json.Marshal(rows)
+	args, err := sentRows(tx.db.dialect, results, byID)
 	if err != nil {
-		return nil, fmt.Errorf("store: record sent: %w", err)
+		return nil, err
 	}
-	res, err := tx.QueryContext(ctx, q, payload, now, int64(pricePerSegment))
+	res, err := tx.QueryContext(ctx, q, append(args, now, int64(pricePerSegment))...)
 	if err != nil {
 		return nil, wrapDBErr("record sent", err)
 	}
@@ -133,6 +127,53 @@ func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegm
 		return nil, err
 	}
 	return moved, tx.bumpContactStats(ctx, nil, perContact, nil, now)
+}
+
+// sentRows is the rows argument of recordSent (recordSentByID when byID):
+// one JSON array of [key, provider id, job id, cost] rows, or on a columnar
+// dialect the four columns as arrays.
+func sentRows(d Dialect, results []SentResult, byID bool) ([]any, error) {
+	if d.columnar() {
+		refs := make([]string, 0, len(results))
+		ids := make([]int64, 0, len(results))
+		pmids := make([]string, len(results))
+		pjids := make([]string, len(results))
+		costs := make([]*int64, len(results))
+		for i, r := range results {
+			if byID {
+				ids = append(ids, r.MessageID)
+			} else {
+				refs = append(refs, r.Reference)
+			}
+			pmids[i], pjids[i] = r.ProviderMessageID, r.ProviderJobID
+			if r.Cost != nil {
+				c := int64(*r.Cost)
+				costs[i] = &c
+			}
+		}
+		var keys any = refs
+		if byID {
+			keys = ids
+		}
+		return []any{keys, pmids, pjids, costs}, nil
+	}
+	rows := make([][4]any, len(results))
+	for i, r := range results {
+		var cost any
+		if r.Cost != nil {
+			cost = int64(*r.Cost)
+		}
+		var key any = r.Reference
+		if byID {
+			key = r.MessageID
+		}
+		rows[i] = [4]any{key, r.ProviderMessageID, r.ProviderJobID, cost}
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: record sent: %w", err)
+	}
+	return []any{payload}, nil
 }
 
 // Delivery is a provider's report that one of its messages was delivered.

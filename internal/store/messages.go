@@ -60,24 +60,18 @@ func (tx *Tx) InsertMessages(ctx context.Context, msgs []NewMessage, source sms.
 	}
 	now := tx.db.now()
 	first := msgs[0]
-	rows := make([][8]any, len(msgs))
 	for i, m := range msgs {
 		if m.State != first.State || m.Provider != first.Provider || !sameID(m.BatchID, first.BatchID) ||
 			!sameID(m.CampaignID, first.CampaignID) || !sameID(m.TemplateID, first.TemplateID) || !sameID(m.CreatedBy, first.CreatedBy) {
 			return nil, fmt.Errorf("store: insert messages: message %d differs from the first in state, provider, batch, campaign, template or creator", i)
 		}
-		var contact any
-		if m.ContactID != nil {
-			contact = *m.ContactID
-		}
-		rows[i] = [8]any{contact, m.Phone, m.Body, m.Reference, m.Segments, string(m.Encoding), int64(m.Cost), string(m.Kind)}
 	}
-	payload, err := json.Marshal(rows)
+	args, err := newMessageRows(tx.db.dialect, msgs)
 	if err != nil {
-		return nil, fmt.Errorf("store: insert messages: %w", err)
+		return nil, err
 	}
-	res, err := tx.QueryContext(ctx, tx.db.q.insertMessages, payload, now, string(first.State), first.Provider,
-		first.BatchID, first.CampaignID, first.TemplateID, first.CreatedBy)
+	res, err := tx.QueryContext(ctx, tx.db.q.insertMessages, append(args, now, string(first.State), first.Provider,
+		first.BatchID, first.CampaignID, first.TemplateID, first.CreatedBy)...)
 	if err != nil {
 		return nil, insertErr(err)
 	}
@@ -129,6 +123,40 @@ func (tx *Tx) InsertMessages(ctx context.Context, msgs []NewMessage, source sms.
 		return nil, err
 	}
 	return out, nil
+}
+
+// newMessageRows is the rows argument of insertMessages: what differs per
+// message (contact, phone, body, reference, segments, encoding, cost, kind),
+// as one JSON array of rows, or on a columnar dialect as eight arrays.
+func newMessageRows(d Dialect, msgs []NewMessage) ([]any, error) {
+	if d.columnar() {
+		contacts := make([]*int64, len(msgs))
+		phones := make([]string, len(msgs))
+		bodies := make([]string, len(msgs))
+		refs := make([]string, len(msgs))
+		segments := make([]int64, len(msgs))
+		encodings := make([]string, len(msgs))
+		costs := make([]int64, len(msgs))
+		kinds := make([]string, len(msgs))
+		for i, m := range msgs {
+			contacts[i], phones[i], bodies[i], refs[i] = m.ContactID, m.Phone, m.Body, m.Reference
+			segments[i], encodings[i], costs[i], kinds[i] = int64(m.Segments), string(m.Encoding), int64(m.Cost), string(m.Kind)
+		}
+		return []any{contacts, phones, bodies, refs, segments, encodings, costs, kinds}, nil
+	}
+	rows := make([][8]any, len(msgs))
+	for i, m := range msgs {
+		var contact any
+		if m.ContactID != nil {
+			contact = *m.ContactID
+		}
+		rows[i] = [8]any{contact, m.Phone, m.Body, m.Reference, m.Segments, string(m.Encoding), int64(m.Cost), string(m.Kind)}
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: insert messages: %w", err)
+	}
+	return []any{payload}, nil
 }
 
 func insertErr(err error) error {
@@ -201,7 +229,7 @@ func (tx *Tx) bumpContactStats(ctx context.Context, total, sent, received map[in
 		groups[a] = append(groups[a], id)
 	}
 	for a, ids := range groups {
-		if _, err := tx.ExecContext(ctx, tx.db.q.bumpContactStats, jsonArray(ids), a.t, a.s, a.r, at); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.db.q.bumpContactStats, tx.db.dialect.ids(ids), a.t, a.s, a.r, at); err != nil {
 			return wrapDBErr("contact stats", err)
 		}
 	}

@@ -49,6 +49,11 @@ ON CONFLICT DO NOTHING`,
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = $3
 WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::json)::bigint)`,
 		notDisturb: `SELECT DISTINCT phone FROM messages WHERE phone IN (SELECT json_array_elements_text($1::json)) AND error_code = 'not_disturb'`,
-		hourBucket: `to_char(date_trunc('hour', m.delivered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
+		// PostgreSQL carries no inequality across a join: without the bound
+		// on c.id it merge-joined the recipients with the contacts read from
+		// the first one, so each chunk read every contact before the cursor
+		// (a campaign's feeding quadratic in its size).
+		contactsAfter: ` AND c.id > $2`,
+		hourBucket:    `to_char(date_trunc('hour', m.delivered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
 	},
 }

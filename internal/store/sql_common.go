@@ -7,7 +7,7 @@ type queries struct {
 	// Differ by dialect (sql_sqlite.go, sql_postgres.go).
 	insertMessages           string
 	insertEvents             string
-	bumpContactStats         string // ?1 JSON [contact id, ...], ?2 total, ?3 sent, ?4 received to add, ?5 time
+	bumpContactStats         string // ?1 the contact ids (Dialect.ids), ?2 total, ?3 sent, ?4 received to add, ?5 time
 	saveMessages             string
 	lockBatchMessages        string
 	lockMessagesByRef        string
@@ -21,7 +21,8 @@ type queries struct {
 	contactsForSend          string
 	liveSendJobs             string
 	insertEventIDs           string
-	recordSent               string // ?1 JSON [[reference, provider id, job id, cost], ...]
+	markSendingWithEvents    string // PostgreSQL only: eventsForQueued and markSending in one statement (same arguments, $3 and $4 the event's source and detail)
+	recordSent               string // the rows (sentRows), then the time and the price per segment
 	recordSentByID           string // the same, each row's first element the message's id
 	recordDelivered          string
 	insertReplies            string

@@ -129,15 +129,15 @@ func (tx *Tx) emitEvents(ctx context.Context, events []sms.Event, payload []byte
 }
 
 // emitEventIDs queues the webhook deliveries of one event shared by the
-// messages whose ids are in idsJSON.
-func (tx *Tx) emitEventIDs(ctx context.Context, idsJSON []byte, state sms.State, at time.Time, detail string) error {
+// messages whose ids are in ids.
+func (tx *Tx) emitEventIDs(ctx context.Context, ids []int64, state sms.State, at time.Time, detail string) error {
 	if !announced(state) {
 		return nil
 	}
 	if active, err := tx.db.webhooksActive(ctx, tx); err != nil || !active {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, tx.db.wq().emitEventIDs, idsJSON, "message."+string(state), at, detail, tx.db.now()); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.db.wq().emitEventIDs, jsonArray(ids), "message."+string(state), at, detail, tx.db.now()); err != nil {
 		return wrapDBErr("queue webhooks", err)
 	}
 	return nil
