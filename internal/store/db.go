@@ -147,8 +147,9 @@ const (
 // crashes; WAL's checkpoint protects against torn writes), a busy timeout, and
 // foreign keys on. Readers are query-only. No connection checkpoints the WAL
 // by itself when a commit grows it: the checkpointer does, on its own
-// connection (checkpoint.go); a WAL started over is cut back to
-// walSizeLimit on disk.
+// connection (checkpoint.go). No journal_size_limit: cutting a WAL of
+// hundreds of MB back when it starts over took the writer's commit up to
+// 300 ms; the file keeps the size the checkpointer's bound gives it.
 func sqliteDSN(path string, role sqliteRole) string {
 	v := url.Values{}
 	v.Add("_pragma", "journal_mode(WAL)")
@@ -157,7 +158,6 @@ func sqliteDSN(path string, role sqliteRole) string {
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "cache_size(-32000)")
 	v.Add("_pragma", "wal_autocheckpoint(0)")
-	v.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 	if role == sqliteReader {
 		v.Add("_pragma", "query_only(1)")
 	} else {
