@@ -129,6 +129,29 @@ func (tx *Tx) RecordSent(ctx context.Context, results []SentResult, pricePerSegm
 	return moved, tx.bumpContactStats(ctx, nil, perContact, nil, now)
 }
 
+// deliveredRows is the rows argument of recordDelivered: one JSON array of
+// [provider id, time] rows, or on a columnar dialect the two columns as
+// arrays.
+func deliveredRows(d Dialect, ds []Delivery) ([]any, error) {
+	if d.columnar() {
+		pmids := make([]string, len(ds))
+		ats := make([]time.Time, len(ds))
+		for i, x := range ds {
+			pmids[i], ats[i] = x.ProviderMessageID, x.At.UTC()
+		}
+		return []any{pmids, ats}, nil
+	}
+	rows := make([][2]string, len(ds))
+	for i, x := range ds {
+		rows[i] = [2]string{x.ProviderMessageID, jsonTime(x.At)}
+	}
+	payload, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: record delivered: %w", err)
+	}
+	return []any{payload}, nil
+}
+
 // sentRows is the rows argument of recordSent (recordSentByID when byID):
 // one JSON array of [key, provider id, job id, cost] rows, or on a columnar
 // dialect the four columns as arrays.
@@ -191,17 +214,15 @@ func (tx *Tx) RecordDelivered(ctx context.Context, providerName string, ds []Del
 	if len(ds) == 0 {
 		return nil, nil
 	}
-	rows := make([][2]string, len(ds))
 	byID := make(map[string]Delivery, len(ds))
-	for i, d := range ds {
-		rows[i] = [2]string{d.ProviderMessageID, jsonTime(d.At)}
+	for _, d := range ds {
 		byID[d.ProviderMessageID] = d
 	}
-	payload, err := json.Marshal(rows)
+	args, err := deliveredRows(tx.db.dialect, ds)
 	if err != nil {
-		return nil, fmt.Errorf("store: record delivered: %w", err)
+		return nil, err
 	}
-	res, err := tx.QueryContext(ctx, tx.db.q.recordDelivered, payload, providerName, tx.db.now())
+	res, err := tx.QueryContext(ctx, tx.db.q.recordDelivered, append(args, providerName, tx.db.now())...)
 	if err != nil {
 		return nil, wrapDBErr("record delivered", err)
 	}

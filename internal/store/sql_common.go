@@ -24,7 +24,7 @@ type queries struct {
 	markSendingWithEvents    string // PostgreSQL only: eventsForQueued and markSending in one statement (same arguments, $3 and $4 the event's source and detail)
 	recordSent               string // the rows (sentRows), then the time and the price per segment
 	recordSentByID           string // the same, each row's first element the message's id
-	recordDelivered          string
+	recordDelivered          string // the rows (deliveredRows), then the provider and the time
 	insertReplies            string
 	addBlacklist             string
 	optOut                   string

@@ -124,9 +124,9 @@ RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordDelivered: `
 UPDATE messages
-SET state = 'delivered', delivered_at = (j->>1)::timestamptz, sent_at = coalesce(sent_at, (j->>1)::timestamptz), updated_at = $3
-FROM json_array_elements($1::json) AS j
-WHERE messages.provider = $2 AND messages.provider_message_id = j->>0 AND messages.state = 'sent'
+SET state = 'delivered', delivered_at = r.at, sent_at = coalesce(sent_at, r.at), updated_at = $4
+FROM unnest($1::text[], $2::timestamptz[]) AS r(pmid, at)
+WHERE messages.provider = $3 AND messages.provider_message_id = r.pmid AND messages.state = 'sent'
 RETURNING messages.id, messages.provider_message_id`,
 
 	insertReplies: `
