@@ -87,9 +87,9 @@ func TestSQLiteWALStaysBounded(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	// Restarts come at checkpoint ticks (every 250 ms), so the WAL may grow
-	// past its bound by what is written between two (about 2.5 MB here);
-	// far from 24 MB.
-	if largest > 8<<20 {
+	// past its bound by what is written between two (about 2.5 MB here,
+	// more on a loaded machine where ticks come late); far from 24 MB.
+	if largest > 12<<20 {
 		t.Errorf("the WAL reached %d MB while 24 MB were written: it was not started over", largest>>20)
 	}
 	t.Logf("largest WAL: %.1f MB for 24 MB written", float64(largest)/(1<<20))
