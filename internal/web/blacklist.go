@@ -91,7 +91,7 @@ func (s *Server) blacklistAdd(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if len(errs) == 0 {
 		added, err := s.Dispatch.Blacklist(r.Context(), phones, reason, &p.ID)
 		if err == nil {
-			s.flash(r, s.tr(r, "%d numbers added to the blacklist.", len(added)))
+			s.flash(w, r, s.tr(r, "%d numbers added to the blacklist.", len(added)))
 			http.Redirect(w, r, "/blacklist", http.StatusSeeOther)
 			return nil
 		}
@@ -124,7 +124,7 @@ func (s *Server) blacklistRemove(w http.ResponseWriter, r *http.Request, p auth.
 	if err := s.Dispatch.Unblacklist(r.Context(), ph.E164); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "%s removed from the blacklist.", sms.NationalFormat(ph.E164)))
+	s.flash(w, r, s.tr(r, "%s removed from the blacklist.", sms.NationalFormat(ph.E164)))
 	http.Redirect(w, r, "/blacklist", http.StatusSeeOther)
 	return nil
 }

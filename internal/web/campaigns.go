@@ -541,7 +541,7 @@ func (s *Server) campaignSave(w http.ResponseWriter, r *http.Request, p auth.Pri
 			c, err = s.Campaigns.Update(ctx, id, in)
 		}
 		if err == nil {
-			s.flash(r, s.tr(r, "Campaign %s saved as a draft. Do a dry run, then start it.", c.Name))
+			s.flash(w, r, s.tr(r, "Campaign %s saved as a draft. Do a dry run, then start it.", c.Name))
 			http.Redirect(w, r, fmt.Sprintf("/campaigns/%d", c.ID), http.StatusSeeOther)
 			return nil
 		}
@@ -608,7 +608,7 @@ func (s *Server) campaignAct(w http.ResponseWriter, r *http.Request, do func(con
 	if err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, done, c.Name))
+	s.flash(w, r, s.tr(r, done, c.Name))
 	http.Redirect(w, r, fmt.Sprintf("/campaigns/%d", id), http.StatusSeeOther)
 	return nil
 }
@@ -621,7 +621,7 @@ func (s *Server) campaignDelete(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := s.DB.DeleteCampaign(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Draft deleted."))
+	s.flash(w, r, s.tr(r, "Draft deleted."))
 	http.Redirect(w, r, "/campaigns", http.StatusSeeOther)
 	return nil
 }

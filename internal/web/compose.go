@@ -512,7 +512,7 @@ func (s *Server) composeSend(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if len(pl.Skipped) > 0 {
 		msg += " " + s.tr(r, "%d recipients skipped.", len(pl.Skipped))
 	}
-	s.flash(r, msg)
+	s.flash(w, r, msg)
 	if len(ms) == 1 {
 		http.Redirect(w, r, fmt.Sprintf("/messages/%d", ms[0].ID), http.StatusSeeOther)
 		return nil

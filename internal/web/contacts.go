@@ -149,7 +149,7 @@ func (s *Server) contactCreate(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if len(errs) == 0 {
 		c, err := s.Contacts.Create(r.Context(), in)
 		if err == nil {
-			s.flash(r, s.tr(r, "Contact created."))
+			s.flash(w, r, s.tr(r, "Contact created."))
 			http.Redirect(w, r, fmt.Sprintf("/contacts/%d", c.ID), http.StatusSeeOther)
 			return nil
 		}
@@ -197,7 +197,7 @@ func (s *Server) contactUpdate(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if len(errs) == 0 {
 		_, err := s.Contacts.Update(r.Context(), id, in)
 		if err == nil {
-			s.flash(r, s.tr(r, "Contact saved."))
+			s.flash(w, r, s.tr(r, "Contact saved."))
 			http.Redirect(w, r, fmt.Sprintf("/contacts/%d", id), http.StatusSeeOther)
 			return nil
 		}
@@ -216,7 +216,7 @@ func (s *Server) contactDelete(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err := s.DB.DeleteContact(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Contact deleted; its messages are kept."))
+	s.flash(w, r, s.tr(r, "Contact deleted; its messages are kept."))
 	http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 	return nil
 }
@@ -359,7 +359,7 @@ func (s *Server) contactSend(w http.ResponseWriter, r *http.Request, p auth.Prin
 			s.render(w, r, http.StatusOK, "contact", "send-result", d)
 			return nil
 		}
-		s.flash(r, s.tr(r, "Message queued."))
+		s.flash(w, r, s.tr(r, "Message queued."))
 		http.Redirect(w, r, fmt.Sprintf("/contacts/%d", id), http.StatusSeeOther)
 		return nil
 	}

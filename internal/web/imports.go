@@ -284,7 +284,7 @@ func (s *Server) importStart(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if len(errs) == 0 {
 		_, err := s.Imports.Begin(ctx, id, opts, &p.ID)
 		if err == nil {
-			s.flash(r, s.tr(r, "Import started."))
+			s.flash(w, r, s.tr(r, "Import started."))
 			http.Redirect(w, r, fmt.Sprintf("/imports/%d", id), http.StatusSeeOther)
 			return nil
 		}
@@ -338,7 +338,7 @@ func (s *Server) importDiscard(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err := s.Imports.DiscardStaged(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Upload discarded."))
+	s.flash(w, r, s.tr(r, "Upload discarded."))
 	http.Redirect(w, r, "/imports", http.StatusSeeOther)
 	return nil
 }

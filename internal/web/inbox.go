@@ -193,7 +193,7 @@ func (s *Server) inboxReply(w http.ResponseWriter, r *http.Request, p auth.Princ
 		if status != http.StatusOK {
 			return sms.Invalid(errText(err))
 		}
-		s.flash(r, s.tr(r, "Answer queued."))
+		s.flash(w, r, s.tr(r, "Answer queued."))
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return nil
 	}

@@ -64,7 +64,7 @@ func (s *Server) listCreate(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if len(errs) == 0 {
 		l, err := s.DB.CreateList(r.Context(), f.Name, f.Description, &p.ID)
 		if err == nil {
-			s.flash(r, s.tr(r, "List %s created.", l.Name))
+			s.flash(w, r, s.tr(r, "List %s created.", l.Name))
 			http.Redirect(w, r, fmt.Sprintf("/lists/%d", l.ID), http.StatusSeeOther)
 			return nil
 		}
@@ -170,7 +170,7 @@ func (s *Server) listUpdate(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if len(errs) == 0 {
 		l, err := s.DB.UpdateList(r.Context(), id, f.Name, f.Description)
 		if err == nil {
-			s.flash(r, s.tr(r, "List %s saved.", l.Name))
+			s.flash(w, r, s.tr(r, "List %s saved.", l.Name))
 			http.Redirect(w, r, fmt.Sprintf("/lists/%d", id), http.StatusSeeOther)
 			return nil
 		}
@@ -189,7 +189,7 @@ func (s *Server) listDelete(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := s.DB.DeleteList(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "List deleted; its contacts are kept."))
+	s.flash(w, r, s.tr(r, "List deleted; its contacts are kept."))
 	http.Redirect(w, r, "/lists", http.StatusSeeOther)
 	return nil
 }
@@ -272,7 +272,7 @@ func (s *Server) listAddMembers(w http.ResponseWriter, r *http.Request, p auth.P
 			if err != nil {
 				return err
 			}
-			s.flash(r, s.tr(r, "%d contacts added to the list.", after.Members-before.Members))
+			s.flash(w, r, s.tr(r, "%d contacts added to the list.", after.Members-before.Members))
 			http.Redirect(w, r, fmt.Sprintf("/lists/%d", id), http.StatusSeeOther)
 			return nil
 		}
@@ -315,7 +315,7 @@ func (s *Server) listRemoveMembers(w http.ResponseWriter, r *http.Request, p aut
 	if err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "%d contacts taken out of the list.", before.Members-after.Members))
+	s.flash(w, r, s.tr(r, "%d contacts taken out of the list.", before.Members-after.Members))
 	http.Redirect(w, r, fmt.Sprintf("/lists/%d", id), http.StatusSeeOther)
 	return nil
 }
@@ -364,7 +364,7 @@ func (s *Server) listAddFrom(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "%d contacts added to the list.", n))
+	s.flash(w, r, s.tr(r, "%d contacts added to the list.", n))
 	http.Redirect(w, r, fmt.Sprintf("/lists/%d", id), http.StatusSeeOther)
 	return nil
 }

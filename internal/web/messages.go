@@ -277,7 +277,7 @@ func (s *Server) messageCancel(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if _, err := s.Dispatch.Cancel(r.Context(), id, "canceled by "+p.Username+" (web)"); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Message #%d canceled.", id))
+	s.flash(w, r, s.tr(r, "Message #%d canceled.", id))
 	http.Redirect(w, r, fmt.Sprintf("/messages/%d", id), http.StatusSeeOther)
 	return nil
 }
@@ -303,7 +303,7 @@ func (s *Server) messageResend(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Sent again as message #%d.", ms[0].ID))
+	s.flash(w, r, s.tr(r, "Sent again as message #%d.", ms[0].ID))
 	http.Redirect(w, r, fmt.Sprintf("/messages/%d", ms[0].ID), http.StatusSeeOther)
 	return nil
 }
@@ -316,7 +316,7 @@ func (s *Server) messageDelete(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err := s.DB.DeleteMessage(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Message #%d deleted.", id))
+	s.flash(w, r, s.tr(r, "Message #%d deleted.", id))
 	http.Redirect(w, r, "/messages", http.StatusSeeOther)
 	return nil
 }

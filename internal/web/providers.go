@@ -180,7 +180,7 @@ func (s *Server) providerCreate(w http.ResponseWriter, r *http.Request, p auth.P
 	if len(errs) == 0 {
 		v, err := s.Providers.Create(r.Context(), in)
 		if err == nil {
-			s.flash(r, s.tr(r, "Provider %s created.", v.Name))
+			s.flash(w, r, s.tr(r, "Provider %s created.", v.Name))
 			http.Redirect(w, r, "/providers/"+v.Name, http.StatusSeeOther)
 			return nil
 		}
@@ -243,7 +243,7 @@ func (s *Server) providerUpdate(w http.ResponseWriter, r *http.Request, p auth.P
 	in.Name, in.Type = "", ""
 	if len(errs) == 0 {
 		if _, err := s.Providers.Update(ctx, name, in); err == nil {
-			s.flash(r, s.tr(r, "Provider %s saved.", name))
+			s.flash(w, r, s.tr(r, "Provider %s saved.", name))
 			http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
 			return nil
 		} else if errs = fieldErrors(err); errs == nil {
@@ -269,7 +269,7 @@ func (s *Server) providerRotateSecret(w http.ResponseWriter, r *http.Request, p 
 	if _, err := s.Providers.Update(r.Context(), name, providers.Input{Settings: map[string]json.RawMessage{"webhook_secret": secret}}); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "New webhook secret set: update the URL in Kolmeya's panel."))
+	s.flash(w, r, s.tr(r, "New webhook secret set: update the URL in Kolmeya's panel."))
 	http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
 	return nil
 }
@@ -287,11 +287,11 @@ func (s *Server) providerTest(w http.ResponseWriter, r *http.Request, p auth.Pri
 	bal, err := s.Dispatch.CheckBalance(cctx, name)
 	switch {
 	case err != nil && sms.KindOf(err) == sms.KindConflict:
-		s.flash(r, s.tr(r, "This provider cannot tell its balance."))
+		s.flash(w, r, s.tr(r, "This provider cannot tell its balance."))
 	case err != nil:
-		s.flash(r, s.tr(r, "Connection failed: %s", errText(err)))
+		s.flash(w, r, s.tr(r, "Connection failed: %s", errText(err)))
 	default:
-		s.flash(r, s.tr(r, "Connection works. Balance: %s", formatMoney(bal, s.langFor(r).Code == "pt-BR")))
+		s.flash(w, r, s.tr(r, "Connection works. Balance: %s", formatMoney(bal, s.langFor(r).Code == "pt-BR")))
 	}
 	http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
 	return nil
@@ -304,7 +304,7 @@ func (s *Server) providerSyncBlacklist(w http.ResponseWriter, r *http.Request, p
 	if err := s.Dispatch.RequestBlacklistSync(r.Context(), name, true); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "The whole blacklist will be pushed to %s in the background.", name))
+	s.flash(w, r, s.tr(r, "The whole blacklist will be pushed to %s in the background.", name))
 	http.Redirect(w, r, "/providers/"+name, http.StatusSeeOther)
 	return nil
 }
@@ -314,7 +314,7 @@ func (s *Server) providerDelete(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := s.Providers.Delete(r.Context(), name); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Provider %s deleted.", name))
+	s.flash(w, r, s.tr(r, "Provider %s deleted.", name))
 	http.Redirect(w, r, "/providers", http.StatusSeeOther)
 	return nil
 }

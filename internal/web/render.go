@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -77,11 +78,19 @@ func (v view) With(data any) view {
 	return v
 }
 
+// flashKey carries, on a request's context, the notice its page shows.
+type flashKey struct{}
+
 // render executes template name of page into w with status. A full page is
 // name "layout"; a fragment (for htmx) is any block the page defines. The
 // output is buffered so that a template error becomes a 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
 	var buf bytes.Buffer
+	if name == "layout" {
+		if _, ok := userFrom(r.Context()); ok {
+			r = r.WithContext(context.WithValue(r.Context(), flashKey{}, s.popFlash(w, r)))
+		}
+	}
 	if err := s.renderTo(&buf, r, page, name, data); err != nil {
 		s.Logger.Error("web: render", "page", page, "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -114,7 +123,7 @@ func (s *Server) renderTo(buf *bytes.Buffer, r *http.Request, page, name string,
 			v.principal = &p
 		}
 		if name == "layout" {
-			v.Flash = s.sessions.PopString(ctx, sessFlash)
+			v.Flash, _ = ctx.Value(flashKey{}).(string)
 			v.Unread = s.unreadCount(r, u)
 		}
 	}

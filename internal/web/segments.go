@@ -298,7 +298,7 @@ func (s *Server) segmentSave(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if len(errs) == 0 {
 		g, err := s.DB.SaveSegment(ctx, store.Segment{ID: id, Name: f.Name, Description: f.Description, Filter: f.filter(), CreatedBy: &p.ID})
 		if err == nil {
-			s.flash(r, s.tr(r, "Saved filter %s saved.", g.Name))
+			s.flash(w, r, s.tr(r, "Saved filter %s saved.", g.Name))
 			http.Redirect(w, r, fmt.Sprintf("/segments/%d", g.ID), http.StatusSeeOther)
 			return nil
 		}
@@ -326,7 +326,7 @@ func (s *Server) segmentDelete(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err := s.DB.DeleteSegment(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Saved filter deleted."))
+	s.flash(w, r, s.tr(r, "Saved filter deleted."))
 	http.Redirect(w, r, "/segments", http.StatusSeeOther)
 	return nil
 }

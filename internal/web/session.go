@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -21,10 +22,9 @@ import (
 
 // Session keys.
 const (
-	sessUser  = "user_id"
-	sessCSRF  = "csrf"
-	sessFlash = "flash"
-	sessLang  = "lang"
+	sessUser = "user_id"
+	sessCSRF = "csrf"
+	sessLang = "lang"
 )
 
 // newSessions makes the session manager: sessions live in the database,
@@ -155,9 +155,32 @@ func newToken(rnd io.Reader) string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// flash keeps a one-time notice for the next page the user sees.
-func (s *Server) flash(r *http.Request, msg string) {
-	s.sessions.Put(r.Context(), sessFlash, msg)
+// flashCookie holds a one-time notice for the next page the user sees.
+const flashCookie = "recado_flash"
+
+// flash keeps a one-time notice for the next page the user sees, in a
+// cookie of its own. In the session it was lost whenever another request of
+// the same session was in flight (the composer's live preview as the form
+// was sent): sessions are saved on every request, to keep them alive, and
+// that request saved the session as it had read it, without the notice.
+func (s *Server) flash(w http.ResponseWriter, r *http.Request, msg string) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(msg)),
+		Path: "/", MaxAge: 300, HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+// popFlash returns the notice flash kept, and clears it.
+func (s *Server) popFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
+	msg, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || !utf8.Valid(msg) {
+		return ""
+	}
+	return string(msg)
 }
 
 type userKey struct{}

@@ -70,7 +70,7 @@ func (s *Server) templateCreate(w http.ResponseWriter, r *http.Request, p auth.P
 	f := readTemplateForm(r)
 	t, err := s.Templates.Create(r.Context(), f.input(), &p.ID)
 	if err == nil {
-		s.flash(r, s.tr(r, "Template %s created.", t.Name))
+		s.flash(w, r, s.tr(r, "Template %s created.", t.Name))
 		http.Redirect(w, r, fmt.Sprintf("/templates/%d", t.ID), http.StatusSeeOther)
 		return nil
 	}
@@ -109,7 +109,7 @@ func (s *Server) templateUpdate(w http.ResponseWriter, r *http.Request, p auth.P
 	f.ID = id
 	t, err := s.Templates.Update(r.Context(), id, f.input())
 	if err == nil {
-		s.flash(r, s.tr(r, "Template %s saved.", t.Name))
+		s.flash(w, r, s.tr(r, "Template %s saved.", t.Name))
 		http.Redirect(w, r, fmt.Sprintf("/templates/%d", t.ID), http.StatusSeeOther)
 		return nil
 	}
@@ -129,7 +129,7 @@ func (s *Server) templateDelete(w http.ResponseWriter, r *http.Request, p auth.P
 	if err := s.DB.DeleteTemplate(r.Context(), id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Template deleted."))
+	s.flash(w, r, s.tr(r, "Template deleted."))
 	http.Redirect(w, r, "/templates", http.StatusSeeOther)
 	return nil
 }

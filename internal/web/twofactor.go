@@ -268,7 +268,7 @@ func (s *Server) settingsTwoFactorDisable(w http.ResponseWriter, r *http.Request
 	if err := s.TwoFactor.Disable(ctx, p.ID); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Two-factor sign-in is off."))
+	s.flash(w, r, s.tr(r, "Two-factor sign-in is off."))
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 	return nil
 }
@@ -288,7 +288,7 @@ func (s *Server) userTwoFactorReset(w http.ResponseWriter, r *http.Request, p au
 		return err
 	}
 	s.Logger.Info("web: two-factor reset", "username", u.Username, "by", p.Username)
-	s.flash(r, s.tr(r, "Two-factor sign-in of %s reset.", u.Username))
+	s.flash(w, r, s.tr(r, "Two-factor sign-in of %s reset.", u.Username))
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 	return nil
 }
@@ -301,9 +301,9 @@ func (s *Server) usersTwoFactorPolicy(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	if on {
-		s.flash(r, s.tr(r, "Managers must now sign in with two factors; those without will enrol at their next sign-in."))
+		s.flash(w, r, s.tr(r, "Managers must now sign in with two factors; those without will enrol at their next sign-in."))
 	} else {
-		s.flash(r, s.tr(r, "Two-factor sign-in is now optional for managers."))
+		s.flash(w, r, s.tr(r, "Two-factor sign-in is now optional for managers."))
 	}
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 	return nil

@@ -76,7 +76,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, p auth.Princ
 		var u store.User
 		u, err = s.Accounts.CreateUser(r.Context(), f.Username, f.Name, role, r.PostFormValue("password"))
 		if err == nil {
-			s.flash(r, s.tr(r, "User %s created.", u.Username))
+			s.flash(w, r, s.tr(r, "User %s created.", u.Username))
 			http.Redirect(w, r, "/users", http.StatusSeeOther)
 			return nil
 		}
@@ -122,7 +122,7 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "User %s saved.", u.Username))
+	s.flash(w, r, s.tr(r, "User %s saved.", u.Username))
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 	return nil
 }
@@ -177,7 +177,7 @@ func (s *Server) tokenRevoke(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := s.DB.RevokeToken(ctx, id); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Token revoked."))
+	s.flash(w, r, s.tr(r, "Token revoked."))
 	next := "/settings"
 	if strings.HasPrefix(r.PostFormValue("next"), "/users") {
 		next = "/users"
@@ -286,7 +286,7 @@ func (s *Server) settingsPassword(w http.ResponseWriter, r *http.Request, p auth
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		return err
 	}
-	s.flash(r, s.tr(r, "Password changed."))
+	s.flash(w, r, s.tr(r, "Password changed."))
 	http.Redirect(w, r, "/settings", http.StatusSeeOther)
 	return nil
 }

@@ -536,3 +536,30 @@ func TestFormTooLarge(t *testing.T) {
 		t.Fatal("an oversized form stored a contact")
 	}
 }
+
+// TestFlashSurvivesAStaleSessionSave: a notice set by one request shows on
+// the next page even when another request of the same session, which read
+// the session before the notice was set, saves it afterwards (the
+// composer's live preview in flight as its form is sent: sessions are saved
+// on every request); and it shows once.
+func TestFlashSurvivesAStaleSessionSave(t *testing.T) {
+	s := newServer(t)
+	b := manager(t, s)
+	b.get("/templates/new")
+	db := s.App.DB.Writer()
+	var token string
+	var stale []byte
+	if err := db.QueryRow(`SELECT token, data FROM sessions`).Scan(&token, &stale); err != nil {
+		t.Fatal(err)
+	}
+	p := b.post("/templates", url.Values{"name": {"aviso"}, "body": {"Oi {{nome}}"}, "kind": {"marketing"}})
+	wantStatus(t, p, http.StatusSeeOther)
+	// The request in flight saves the session as it read it.
+	if _, err := db.Exec(`UPDATE sessions SET data = $1 WHERE token = $2`, stale, token); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, b.get(p.Location), `class="flash"`, "Template aviso created.")
+	if again := b.get(p.Location); strings.Contains(again.Body, "Template aviso created.") {
+		t.Fatal("the notice shows a second time")
+	}
+}
