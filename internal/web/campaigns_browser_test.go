@@ -228,11 +228,19 @@ func TestBrowserSegment(t *testing.T) {
 	do(t, ctx, "custom field",
 		chromedp.SetValue(chromedp.CSS(`#cond-1 select[name=field]`), "custom"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#cond-1 select[name=field]").dispatchEvent(new Event("change", {bubbles: true}))`),
-		chromedp.Poll[chromedp.Void](`!document.querySelector("#cond-1 input[name=key]").hidden`),
-		htmxReady(`#cond-1 select[name=op]`),
-		chromedp.SendKeys(chromedp.CSS(`#cond-1 input[name=key]`), "cidade"),
-		chromedp.SetValue(chromedp.CSS(`#cond-1 select[name=op]`), "eq"),
-		chromedp.SendKeys(chromedp.CSS(`#cond-1 input[name=value]`), "Santos"),
+		chromedp.Poll[chromedp.Void](`!document.querySelector("#cond-1 input[name=key]").hidden && document.querySelector(".htmx-request") === null`),
+		htmxReady(`#cond-1 select[name=op]`))
+	// Filled in by script, in one go: typing key by key into nodes that a
+	// late swap of the conditions replaces fails with "could not find node"
+	// (seen in CI). The input events ask for the count as typing would.
+	do(t, ctx, "key, operation and value",
+		chromedp.Evaluate[chromedp.Void](`(() => {
+			const row = document.getElementById("cond-1");
+			const set = (sel, v) => { const e = row.querySelector(sel); e.value = v; e.dispatchEvent(new Event("input", {bubbles: true})); };
+			set("input[name=key]", "cidade");
+			row.querySelector("select[name=op]").value = "eq";
+			set("input[name=value]", "Santos");
+		})()`),
 		chromedp.Poll[chromedp.Void](`(document.getElementById("segment-matches") || {}).dataset?.count === "0"`))
 	screenshot(t, ctx, "segment")
 	do(t, ctx, "save", chromedp.Click(chromedp.ID("segment-save")), chromedp.WaitVisible(chromedp.CSS(".flash")))
