@@ -130,13 +130,23 @@ func (d *Dispatcher) storeGroup(calls []*submitCall) {
 		calls[0].done <- submitResult{err: err}
 		return
 	}
+	// Each alone, so that only the bad one fails.
 	for _, c := range calls {
-		var msgs []sms.Message
-		err := d.db.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			msgs, err = d.storeCalls(ctx, tx, []*submitCall{c})
-			return err
-		})
+		msgs, err := d.storeAlone(ctx, c)
 		c.done <- submitResult{msgs: msgs, err: err}
 	}
+}
+
+// storeAlone stores one call in a transaction of its own.
+func (d *Dispatcher) storeAlone(ctx context.Context, c *submitCall) ([]sms.Message, error) {
+	var out []sms.Message
+	err := d.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = d.storeCalls(ctx, tx, []*submitCall{c})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -76,16 +76,7 @@ func (d *Dispatcher) Submit(ctx context.Context, reqs []Request) ([]sms.Message,
 	if len(c.preps) > maxGroupedCall {
 		// A large call fills batches of its own: it gains nothing from
 		// company and would hold the others back.
-		var out []sms.Message
-		err := d.db.InTx(ctx, func(tx *store.Tx) error {
-			var err error
-			out, err = d.storeCalls(ctx, tx, []*submitCall{{preps: c.preps, maxBatch: maxBatch}})
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
+		return d.storeAlone(ctx, &submitCall{preps: c.preps, maxBatch: maxBatch})
 	}
 	return d.submitGrouped(ctx, &submitCall{preps: c.preps, maxBatch: maxBatch, done: make(chan submitResult, 1)})
 }

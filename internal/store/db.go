@@ -115,7 +115,7 @@ func Connect(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		}
 		db.read.SetMaxOpenConns(n)
 		db.read.SetMaxIdleConns(n)
-		if db.ckpt, err = startCheckpointer(sqliteDSN(dsn, sqliteCheckpointer), db.write, opts.WALRestartFrames, opts.walRestartBackoff); err != nil {
+		if db.ckpt, err = startCheckpointer(sqliteDSN(dsn, sqliteWriter), db.write, opts.WALRestartFrames, opts.walRestartBackoff); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store: open sqlite checkpointer: %w", err)
 		}
@@ -138,9 +138,8 @@ const writerBusyTimeout = 10 * time.Second
 type sqliteRole int
 
 const (
-	sqliteWriter sqliteRole = iota
+	sqliteWriter sqliteRole = iota // the writer, and the checkpointer's own connection
 	sqliteReader
-	sqliteCheckpointer
 )
 
 // sqliteDSN builds modernc's DSN: WAL, normal sync (durable across process

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -78,20 +77,16 @@ func (v view) With(data any) view {
 	return v
 }
 
-// flashKey carries, on a request's context, the notice its page shows.
-type flashKey struct{}
-
 // render executes template name of page into w with status. A full page is
 // name "layout"; a fragment (for htmx) is any block the page defines. The
 // output is buffered so that a template error becomes a 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
 	var buf bytes.Buffer
-	if name == "layout" {
-		if _, ok := userFrom(r.Context()); ok {
-			r = r.WithContext(context.WithValue(r.Context(), flashKey{}, s.popFlash(w, r)))
-		}
+	flash := ""
+	if _, ok := userFrom(r.Context()); ok && name == "layout" {
+		flash = s.popFlash(w, r)
 	}
-	if err := s.renderTo(&buf, r, page, name, data); err != nil {
+	if err := s.renderTo(&buf, r, page, name, data, flash); err != nil {
 		s.Logger.Error("web: render", "page", page, "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -105,11 +100,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 // renderString is render into a string, for live updates.
 func (s *Server) renderString(r *http.Request, page, name string, data any) (string, error) {
 	var buf bytes.Buffer
-	err := s.renderTo(&buf, r, page, name, data)
+	err := s.renderTo(&buf, r, page, name, data, "")
 	return buf.String(), err
 }
 
-func (s *Server) renderTo(buf *bytes.Buffer, r *http.Request, page, name string, data any) error {
+// renderTo executes template name of page into buf; a full page shows
+// flash, the notice popFlash took.
+func (s *Server) renderTo(buf *bytes.Buffer, r *http.Request, page, name string, data any, flash string) error {
 	l := s.langFor(r)
 	t := s.pages.sets[l.Code][page]
 	if t == nil {
@@ -123,7 +120,7 @@ func (s *Server) renderTo(buf *bytes.Buffer, r *http.Request, page, name string,
 			v.principal = &p
 		}
 		if name == "layout" {
-			v.Flash, _ = ctx.Value(flashKey{}).(string)
+			v.Flash = flash
 			v.Unread = s.unreadCount(r, u)
 		}
 	}
