@@ -172,6 +172,35 @@ func TestSendBatch(t *testing.T) {
 			}
 		})
 
+		t.Run("an attempt gives up the batch's lease however it ends", func(t *testing.T) {
+			for _, tc := range []struct {
+				name string
+				fail error
+			}{
+				{"accepted", nil},
+				{"temporary failure", provider.Temporary("mock", "503", nil)},
+				{"permanent failure", provider.Permanent("mock", "bad token", nil)},
+			} {
+				_, batch := f.submit(t, 2)
+				if tc.fail != nil {
+					f.mock.FailNext(tc.fail)
+				}
+				_ = f.d.sendBatch(ctx, batch, false)
+				errRollback := errors.New("roll back")
+				var claimed bool
+				err := f.db.InTx(ctx, func(tx *store.Tx) (err error) {
+					_, claimed, _, err = tx.ClaimBatch(ctx, batch, time.Now().Add(time.Hour))
+					if err == nil {
+						err = errRollback
+					}
+					return err
+				})
+				if !errors.Is(err, errRollback) || !claimed {
+					t.Errorf("%s: the batch's lease is still held after the attempt (claim: %v, %v)", tc.name, claimed, err)
+				}
+			}
+		})
+
 		t.Run("temporary failure on the last attempt fails with the error kept", func(t *testing.T) {
 			ms, batch := f.submit(t, 1)
 			f.mock.FailNext(provider.Temporary("mock", "still down", nil))

@@ -111,7 +111,15 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 	if len(pending) == 0 || b.ID == 0 {
 		return d.release(batchID)
 	}
-	defer d.release(batchID)
+	// The lease is given up when the attempt ends: with the results, in
+	// their transaction, when every message got one (the common case: one
+	// write transaction less per batch), else on the way out.
+	released := false
+	defer func() {
+		if !released {
+			d.release(batchID)
+		}
+	}()
 
 	p, rec, err := d.providers.Lookup(ctx, b.Provider)
 	if err != nil {
@@ -146,7 +154,7 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 			return d.fail(ctx, pending, "unknown_outcome", fmt.Errorf("an earlier attempt may have reached %s and it cannot be asked: %w", b.Provider, err))
 		}
 		if len(found) > 0 {
-			if err := d.record(ctx, rec, pending, found, sms.SourcePoll); err != nil {
+			if err := d.record(ctx, rec, pending, found, sms.SourcePoll, 0); err != nil {
 				return err
 			}
 			pending = withoutResults(pending, found)
@@ -175,10 +183,16 @@ func (d *Dispatcher) sendBatch(ctx context.Context, batchID int64, last bool) er
 			return d.fail(ctx, pending, errCode(err, "provider_error"), err)
 		}
 	}
-	if err := d.record(ctx, rec, pending, results, sms.SourceProvider); err != nil {
+	rest := withoutResults(pending, results)
+	var release int64
+	if len(rest) == 0 {
+		release = batchID
+	}
+	if err := d.record(ctx, rec, pending, results, sms.SourceProvider, release); err != nil {
 		return err
 	}
-	if rest := withoutResults(pending, results); len(rest) > 0 {
+	released = release != 0
+	if len(rest) > 0 {
 		return d.retryOrFail(ctx, rest, provider.Temporary(b.Provider, "no answer for some messages of the batch", nil), last)
 	}
 	return nil
@@ -209,8 +223,9 @@ func withoutResults(msgs []sms.Message, results []provider.Result) []sms.Message
 }
 
 // record applies a provider's per-message results to the messages of a
-// batch in one transaction.
-func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs []sms.Message, results []provider.Result, source sms.Source) error {
+// batch in one transaction; when release is a batch's id, that transaction
+// also gives up the batch's lease.
+func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs []sms.Message, results []provider.Result, source sms.Source, release int64) error {
 	now := d.cfg.Now()
 	byRef := make(map[string]provider.Result, len(results))
 	for _, r := range results {
@@ -235,6 +250,11 @@ func (d *Dispatcher) record(ctx context.Context, rec store.ProviderRecord, msgs 
 			return err
 		}
 		counts[string(sms.StateSent)] = len(moved)
+		if release != 0 {
+			if err := tx.ReleaseBatch(ctx, release); err != nil {
+				return err
+			}
+		}
 		// Everything else (refusals, failures, messages a report moved
 		// meanwhile) through the domain's transitions.
 		refs := make([]string, 0, len(msgs))
