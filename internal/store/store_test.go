@@ -351,3 +351,59 @@ func TestUsersTokensProvidersContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletedMessagesTakeTheirEvents: events are kept with their message by
+// a trigger (no foreign key is checked on each event written); deleting
+// messages, one or many in a statement, deletes their events and no others.
+func TestDeletedMessagesTakeTheirEvents(t *testing.T) {
+	openBoth(t, func(t *testing.T, db *store.DB, clk *clock) {
+		ctx := context.Background()
+		var ms []sms.Message
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			batchID, err := tx.CreateBatch(ctx, "mock", "b-del")
+			if err != nil {
+				return err
+			}
+			ms, err = tx.InsertMessages(ctx, newMsgs(4, "del", &batchID), sms.SourceAPI)
+			if err != nil {
+				return err
+			}
+			_, err = tx.CancelQueued(ctx, 0, batchID, "test")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func(id int64) int {
+			t.Helper()
+			evs, err := db.MessageEvents(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(evs)
+		}
+		for _, m := range ms {
+			if n := events(m.ID); n != 2 {
+				t.Fatalf("message %d has %d events before the delete, want queued and canceled", m.ID, n)
+			}
+		}
+		if err := db.DeleteMessage(ctx, ms[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		// Two at once, as a purge would (a statement-level trigger on PostgreSQL).
+		if _, err := db.Writer().ExecContext(ctx, `DELETE FROM messages WHERE id IN ($1, $2)`, ms[1].ID, ms[2].ID); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		if err := db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM message_events WHERE message_id IN ($1, $2, $3)`,
+			ms[0].ID, ms[1].ID, ms[2].ID).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Fatalf("%d events of deleted messages are left", left)
+		}
+		if n := events(ms[3].ID); n != 2 {
+			t.Fatalf("the message kept has %d events, want 2", n)
+		}
+	})
+}
