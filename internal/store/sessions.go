@@ -8,54 +8,60 @@ import (
 )
 
 // Sessions keeps the web UI's sessions in the database, so that every
-// instance sees them and they survive a restart. It implements the session
-// store interface of github.com/alexedwards/scs (Find, Commit, Delete and
-// their context forms).
+// instance sees them and they survive a restart. A session is a token (the
+// cookie's value), its encoded data and the time it expires. The web UI
+// decides what the data holds and when a session expires; its adapter to
+// github.com/alexedwards/scs sits in internal/web.
 type Sessions struct{ db *DB }
 
 // Sessions returns the session store on db.
 func (db *DB) Sessions() *Sessions { return &Sessions{db: db} }
 
-// FindCtx returns the data of an unexpired session.
-func (s *Sessions) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	var b []byte
-	err := s.db.read.QueryRowContext(ctx, s.db.dialect.rebind(`SELECT data FROM sessions WHERE token = $1 AND expiry > $2`),
-		token, s.db.now()).Scan(&b)
+// Session is one stored session.
+type Session struct {
+	Data   []byte
+	Expiry time.Time
+}
+
+// Load returns an unexpired session.
+func (s *Sessions) Load(ctx context.Context, token string) (Session, bool, error) {
+	var ss Session
+	err := s.db.read.QueryRowContext(ctx, s.db.dialect.rebind(`SELECT data, expiry FROM sessions WHERE token = $1 AND expiry > $2`),
+		token, s.db.now()).Scan(&ss.Data, &ss.Expiry)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
+		return Session{}, false, nil
 	}
 	if err != nil {
-		return nil, false, wrapDBErr("find session", err)
+		return Session{}, false, wrapDBErr("load session", err)
 	}
-	return b, true, nil
+	ss.Expiry = ss.Expiry.UTC()
+	return ss, true, nil
 }
 
-// CommitCtx stores a session's data and expiry, replacing what it had.
-func (s *Sessions) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+// Save stores a session's data and expiry, replacing what it had.
+func (s *Sessions) Save(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	_, err := s.db.write.ExecContext(ctx, s.db.dialect.rebind(`
 INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
-ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`), token, b, expiry.UTC())
-	return wrapDBErr("commit session", err)
+ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`), token, data, expiry.UTC())
+	return wrapDBErr("save session", err)
 }
 
-// DeleteCtx removes a session; an unknown one is not an error.
-func (s *Sessions) DeleteCtx(ctx context.Context, token string) error {
+// Extend moves an unexpired session's expiry on to expiry, leaving its data
+// as it is: a request that only read the session keeps it alive without
+// writing back what it read over a change another request made meanwhile.
+// It never brings back an expired or deleted session, nor moves an expiry
+// back.
+func (s *Sessions) Extend(ctx context.Context, token string, expiry time.Time) error {
+	_, err := s.db.write.ExecContext(ctx, s.db.dialect.rebind(`UPDATE sessions SET expiry = $2 WHERE token = $1 AND expiry > $3 AND expiry < $2`),
+		token, expiry.UTC(), s.db.now())
+	return wrapDBErr("extend session", err)
+}
+
+// Delete removes a session; an unknown one is not an error.
+func (s *Sessions) Delete(ctx context.Context, token string) error {
 	_, err := s.db.write.ExecContext(ctx, s.db.dialect.rebind(`DELETE FROM sessions WHERE token = $1`), token)
 	return wrapDBErr("delete session", err)
 }
-
-// Find is FindCtx without a context.
-func (s *Sessions) Find(token string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), token)
-}
-
-// Commit is CommitCtx without a context.
-func (s *Sessions) Commit(token string, b []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), token, b, expiry)
-}
-
-// Delete is DeleteCtx without a context.
-func (s *Sessions) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
 
 // DeleteExpired removes sessions past their expiry and returns how many.
 func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {

@@ -14,36 +14,60 @@ func TestSessions(t *testing.T) {
 	openBoth(t, func(t *testing.T, db *store.DB, clk *clock) {
 		ctx := context.Background()
 		ss := db.Sessions()
-		if _, found, err := ss.FindCtx(ctx, "nope"); found || err != nil {
+		if _, found, err := ss.Load(ctx, "nope"); found || err != nil {
 			t.Fatalf("unknown session: found=%v err=%v", found, err)
 		}
-		if err := ss.CommitCtx(ctx, "tok-1", []byte("data-1"), clk.t.Add(time.Hour)); err != nil {
+		if err := ss.Save(ctx, "tok-1", []byte("data-1"), clk.t.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if err := ss.CommitCtx(ctx, "tok-1", []byte("data-2"), clk.t.Add(time.Hour)); err != nil {
-			t.Fatal("commit again:", err)
+		if err := ss.Save(ctx, "tok-1", []byte("data-2"), clk.t.Add(time.Hour)); err != nil {
+			t.Fatal("save again:", err)
 		}
-		b, found, err := ss.FindCtx(ctx, "tok-1")
-		if err != nil || !found || string(b) != "data-2" {
-			t.Fatalf("find: %q %v %v", b, found, err)
+		got, found, err := ss.Load(ctx, "tok-1")
+		if err != nil || !found || string(got.Data) != "data-2" || !got.Expiry.Equal(clk.t.Add(time.Hour)) {
+			t.Fatalf("load: %q %v %v %v", got.Data, got.Expiry, found, err)
 		}
-		if err := ss.CommitCtx(ctx, "tok-old", []byte("x"), clk.t.Add(time.Minute)); err != nil {
+
+		// Extend moves the expiry on, never back, and leaves the data be.
+		for _, to := range []time.Time{clk.t.Add(2 * time.Hour), clk.t.Add(90 * time.Minute)} {
+			if err := ss.Extend(ctx, "tok-1", to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _, _ = ss.Load(ctx, "tok-1")
+		if string(got.Data) != "data-2" || !got.Expiry.Equal(clk.t.Add(2*time.Hour)) {
+			t.Fatalf("after extending: %q %v", got.Data, got.Expiry)
+		}
+
+		if err := ss.Save(ctx, "tok-old", []byte("x"), clk.t.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		clk.t = clk.t.Add(2 * time.Minute)
-		if _, found, _ := ss.FindCtx(ctx, "tok-old"); found {
+		if _, found, _ := ss.Load(ctx, "tok-old"); found {
 			t.Fatal("an expired session was found")
+		}
+		// An expired session stays expired, and an unknown one unknown.
+		if err := ss.Extend(ctx, "tok-old", clk.t.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ss.Extend(ctx, "tok-never", clk.t.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{"tok-old", "tok-never"} {
+			if _, found, _ := ss.Load(ctx, tok); found {
+				t.Fatalf("extending brought back %s", tok)
+			}
 		}
 		if n, err := ss.DeleteExpired(ctx); err != nil || n != 1 {
 			t.Fatalf("delete expired: %d %v", n, err)
 		}
-		if err := ss.DeleteCtx(ctx, "tok-1"); err != nil {
+		if err := ss.Delete(ctx, "tok-1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, found, _ := ss.FindCtx(ctx, "tok-1"); found {
+		if _, found, _ := ss.Load(ctx, "tok-1"); found {
 			t.Fatal("a deleted session was found")
 		}
-		if err := ss.DeleteCtx(ctx, "tok-1"); err != nil {
+		if err := ss.Delete(ctx, "tok-1"); err != nil {
 			t.Fatal("deleting twice:", err)
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
@@ -28,12 +27,12 @@ const (
 )
 
 // newSessions makes the session manager: sessions live in the database,
-// last 12 hours at most and end after 2 idle hours.
+// last 12 hours at most and end after 2 idle hours (see sessionStore: scs's
+// IdleTimeout stays unset).
 func newSessions(db *store.DB, secure bool) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = db.Sessions()
-	sm.Lifetime = 12 * time.Hour
-	sm.IdleTimeout = 2 * time.Hour
+	sm.Store = newSessionStore(db, sm.Codec)
+	sm.Lifetime = sessionLifetime
 	sm.Cookie.Name = "recado_session"
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
@@ -159,10 +158,11 @@ func newToken(rnd io.Reader) string {
 const flashCookie = "recado_flash"
 
 // flash keeps a one-time notice for the next page the user sees, in a
-// cookie of its own. In the session it was lost whenever another request of
-// the same session was in flight (the composer's live preview as the form
-// was sent): sessions are saved on every request, to keep them alive, and
-// that request saved the session as it had read it, without the notice.
+// cookie of its own, not in the session: the notice is set and cleared
+// while other requests of the same session are in flight (the composer's
+// live preview as the form is sent), and a request that changes the session
+// saves the whole of it, as it read it plus its own change (see
+// sessionStore).
 func (s *Server) flash(w http.ResponseWriter, r *http.Request, msg string) {
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(msg)),
 		Path: "/", MaxAge: 300, HttpOnly: true, Secure: s.sessions.Cookie.Secure, SameSite: http.SameSiteLaxMode})
