@@ -105,6 +105,7 @@ with the machine's description. See docs/BENCHMARKS.md for figures and how they 
 	f.IntVar(&cfg.Rate, "rate", 1000, "requests per second of the open-loop api scenario")
 	f.Float64Var(&cfg.SendShare, "sends", 0.5, "share of the api scenario's requests that are single sends (the rest are reads); 0 for reads only")
 	f.IntVar(&cfg.Workers, "workers", 4, "batches Recado sends at once (the campaign scenario's load)")
+	f.IntVar(&cfg.PerWebhook, "per-webhook", 1, "status reports per webhook in the webhooks scenario: 1 posts Kolmeya's flat shape, more its documented shape with a messages array")
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	f.StringVar(&jsonFile, "json", "", "also write the results, with the machine's description, to this JSON file")
 	return cmd

@@ -44,6 +44,10 @@ type Config struct {
 	SendShare float64
 	// Workers is how many batches Recado sends at once (4).
 	Workers int
+	// PerWebhook is how many status reports the webhooks scenario puts in
+	// one webhook: 1 (when 0) posts Kolmeya's flat shape, one message per
+	// call; more post its documented shape, a "messages" array.
+	PerWebhook int
 	// Logger receives Recado's own log (discarded when nil).
 	Logger *slog.Logger
 	// Progress receives a line as each scenario starts and ends (discarded
@@ -60,6 +64,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
+	}
+	if c.PerWebhook <= 0 {
+		c.PerWebhook = 1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -122,3 +122,33 @@ func TestRefusesAUsedDatabase(t *testing.T) {
 		t.Fatalf("a second bench on the same database: %v", err)
 	}
 }
+
+// TestWebhooksManyReportsPerCall: with PerWebhook, the webhooks scenario
+// posts Kolmeya's documented shape (a "messages" array), the last webhook
+// carrying the rest, and every report is applied.
+func TestWebhooksManyReportsPerCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Recado and runs load")
+	}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			cfg := Config{N: 100, PerWebhook: 7, Concurrency: 4}
+			if dialect == "postgres" {
+				cfg.DatabaseURL = storetest.PostgresDSN(t)
+			}
+			scenarios, err := Select(Builtin(), "webhooks")
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := Run(context.Background(), cfg, scenarios)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := results[0]
+			if r.Requests != 15 || r.N != 100 || r.Unit != "reports" ||
+				!slices.ContainsFunc(r.Checks, func(c string) bool { return strings.Contains(c, "all 100 messages delivered") }) {
+				t.Errorf("webhooks of 7 reports: %d requests for 100 reports (want 15), %+v", r.Requests, r)
+			}
+		})
+	}
+}

@@ -16,17 +16,21 @@ import (
 	"github.com/recado-sms/recado/internal/store"
 )
 
-// webhooksScenario posts one "delivered" status webhook per message, in
-// Kolmeya's flat shape, to /webhooks/kolmeya/{provider}/{secret} from many
-// callers at once, and measures until the last is answered: a 200 means the
-// report is stored. Every message must then be delivered.
+// webhooksScenario posts a "delivered" status report for each of N
+// messages to /webhooks/kolmeya/{provider}/{secret} from many callers at
+// once, and measures until the last is answered: a 200 means the reports
+// are stored. Each webhook carries one report in Kolmeya's flat shape, or
+// Config.PerWebhook of them in its documented shape (a "messages" array,
+// as Kolmeya sends for a request's messages). Every message must then be
+// delivered. Its throughput counts reports applied; its latencies are the
+// webhooks'.
 func webhooksScenario() Scenario {
 	return Scenario{
 		Name:               "webhooks",
-		Doc:                "Kolmeya status webhooks (one message each) to all applied",
+		Doc:                "Kolmeya status reports, in webhooks of --per-webhook each (1: the flat shape), to all applied",
 		DefaultN:           1_000_000,
 		DefaultConcurrency: 64,
-		Unit:               "webhooks",
+		Unit:               "reports",
 		Run:                runWebhooks,
 	}
 }
@@ -41,6 +45,8 @@ func runWebhooks(ctx context.Context, env *Env, m *Meter, n, concurrency int) ([
 		return nil, err
 	}
 	url := env.URL + "/webhooks/kolmeya/" + Provider + "/" + env.HookSecret
+	per := max(env.Config.PerWebhook, 1)
+	calls := (n + per - 1) / per
 	var next atomic.Int64
 	errs := make(chan error, concurrency)
 	m.Start()
@@ -51,16 +57,11 @@ func runWebhooks(ctx context.Context, env *Env, m *Meter, n, concurrency int) ([
 			defer wg.Done()
 			var body []byte
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
+				c := int(next.Add(1)) - 1
+				if c >= calls || ctx.Err() != nil {
 					return
 				}
-				ref := prefix + strconv.Itoa(i)
-				body = append(body[:0], `{"id":"km-`...)
-				body = append(body, ref...)
-				body = append(body, `","reference":"`...)
-				body = append(body, ref...)
-				body = append(body, `","status_code":3,"status":"entregue"}`...)
+				body = statusWebhook(body[:0], prefix, c*per, min((c+1)*per, n))
 				start := time.Now()
 				status, err := postRaw(ctx, env.Client, url, body)
 				m.Record(time.Since(start))
@@ -69,7 +70,7 @@ func runWebhooks(ctx context.Context, env *Env, m *Meter, n, concurrency int) ([
 				}
 				if err != nil {
 					errs <- err
-					next.Store(int64(n)) // stop the others
+					next.Store(int64(calls)) // stop the others
 					return
 				}
 			}
@@ -88,7 +89,32 @@ func runWebhooks(ctx context.Context, env *Env, m *Meter, n, concurrency int) ([
 	if got := after[sms.StateDelivered] - before[sms.StateDelivered]; got != int64(n) {
 		return nil, fmt.Errorf("%d webhooks answered 200, yet %d messages became delivered", n, got)
 	}
-	return []string{fmt.Sprintf("all %d messages delivered once their webhook was answered", n)}, nil
+	return []string{fmt.Sprintf("all %d messages delivered once their webhook was answered (%d webhooks of up to %d reports)", n, calls, per)}, nil
+}
+
+// statusWebhook appends to b the body of a webhook reporting messages
+// prefix+from … prefix+(to-1) delivered: Kolmeya's flat shape for one, its
+// documented shape (a request with a "messages" array) for more.
+func statusWebhook(b []byte, prefix string, from, to int) []byte {
+	report := func(b []byte, i int) []byte {
+		ref := prefix + strconv.Itoa(i)
+		b = append(b, `{"id":"km-`...)
+		b = append(b, ref...)
+		b = append(b, `","reference":"`...)
+		b = append(b, ref...)
+		return append(b, `","status_code":3,"status":"entregue"}`...)
+	}
+	if to-from == 1 {
+		return report(b, from)
+	}
+	b = append(b, `{"id":"bench-req","reference":"bench-batch","messages":[`...)
+	for i := from; i < to; i++ {
+		if i > from {
+			b = append(b, ',')
+		}
+		b = report(b, i)
+	}
+	return append(b, "]}"...)
 }
 
 func postRaw(ctx context.Context, c *http.Client, url string, body []byte) (int, error) {
