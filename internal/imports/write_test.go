@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/recado-sms/recado/internal/sms"
 	"github.com/recado-sms/recado/internal/store"
@@ -183,5 +184,70 @@ func TestApplyImportChunkRows(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestApplyImportChunkConflictMeanwhile inserts, in another transaction, a
+// contact with the phone of a row the chunk will insert, after the chunk
+// found it missing: PostgreSQL's insert without a conflict clause fails, and
+// is run again with it, merging the row into that contact as before. (SQLite
+// has one writer: nothing can come between the look-up and the insert.)
+func TestApplyImportChunkConflictMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, storetest.PostgresDSN(t), store.Options{})
+	l, err := db.CreateList(ctx, "Lista", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const taken, free = "+5511900000001", "+5511900000002"
+	inserted, commit, other := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		other <- db.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO contacts (name, phone, fields, tags, created_at, updated_at)
+VALUES ('Outra', $1, '{"a": "1"}', '[]', now(), now())`, taken)
+			close(inserted)
+			if err != nil {
+				return err
+			}
+			<-commit
+			return nil
+		})
+	}()
+	<-inserted
+	applied := make(chan error, 1)
+	var c store.ImportCounts
+	go func() {
+		applied <- db.InTx(ctx, func(tx *store.Tx) error {
+			return tx.ApplyImportChunk(ctx, store.ImportChunk{ListID: &l.ID, Rows: []store.ImportRow{
+				{Line: 2, Name: "Nova", Phone: free},
+				{Line: 3, Name: "Mesma", Phone: taken, Fields: map[string]string{"b": "2"}},
+			}}, &c)
+		})
+	}()
+	// Let the other transaction commit once the chunk's insert waits for it.
+	for waiting := 0; waiting == 0; {
+		if err := db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-applied:
+			t.Fatalf("the chunk did not wait for the other transaction: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(commit)
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-applied; err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	got, err := db.ContactByPhone(ctx, taken)
+	if err != nil || got.Name != "Outra" || got.Fields["a"] != "1" || got.Fields["b"] != "2" {
+		t.Errorf("contact created meanwhile: %+v, %v", got, err)
+	}
+	if n, err := db.CountContacts(ctx, store.ContactFilter{ListID: l.ID}); err != nil || n != 2 || c.Inserted != 2 {
+		t.Errorf("%d members, %v; counts %+v", n, err, c)
 	}
 }

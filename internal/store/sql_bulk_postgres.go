@@ -63,7 +63,8 @@ WHERE contacts.id = r.id`},
 INSERT INTO contacts (name, phone, line_type, owner_id, external_id, fields, tags, created_at, updated_at)
 SELECT r.n, r.p, r.l, nullif(r.o, 0), nullif(r.x, ''),
        coalesce(nullif(r.f, '')::jsonb::text, '{}'), coalesce(nullif(r.t, '')::jsonb::text, '[]'), $8, $8
-FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS r(n, p, l, o, x, f, t)
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS r(n, p, l, o, x, f, t)`,
+		onConflict: `
 ON CONFLICT (phone) DO UPDATE SET fields = (contacts.fields::jsonb || excluded.fields::jsonb)::text, updated_at = excluded.updated_at`,
 		returning: `
 RETURNING id`},

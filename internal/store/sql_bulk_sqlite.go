@@ -62,7 +62,7 @@ WHERE contacts.id = j.id`,
 INSERT INTO contacts (created_at, updated_at, name, phone, line_type, owner_id, external_id, fields, tags)
 VALUES `,
 		row: `(?1, ?1, ?, ?, ?, ?, ?, coalesce(?, '{}'), coalesce(?, '[]'))`,
-		tail: `
+		onConflict: `
 ON CONFLICT (phone) DO UPDATE SET fields = json_patch(contacts.fields, excluded.fields), updated_at = excluded.updated_at`,
 		returning: `
 RETURNING id`,
