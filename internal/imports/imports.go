@@ -264,24 +264,38 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 		return false, err
 	}
 	p.rawCSV.Comma = cv.Comma
-	chunkRows := max(s.ChunkRows, 1)
-	ch := store.ImportChunk{ImportID: importID, ListID: listID}
-	byPhone, byExt := map[string]int{}, map[string]int{}
+	// The file is read and its rows normalised on a goroutine of its own
+	// while this one writes the chunk before: the two overlap, each with a
+	// core. Memory stays bounded: the reader waits with one chunk ready.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan chunk)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readErr = s.read(ctx, cv, cr, p, skip, store.ImportChunk{ImportID: importID, ListID: listID}, chunks)
+	}()
+	stop := func() {
+		cancel()
+		for range chunks { // let the reader end
+		}
+	}
 	var read int64
 	nextAnalyze := int64(20000)
-	flush := func() error {
-		ch.RowsRead, ch.Bytes = read, cr.n
+	for ch := range chunks {
+		read = ch.RowsRead
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
 			c := *counts
 			c.RejectedBy = clone(counts.RejectedBy)
-			if err := tx.ApplyImportChunk(ctx, ch, &c); err != nil {
+			if err := tx.ApplyImportChunk(ctx, ch.ImportChunk, &c); err != nil {
 				return err
 			}
 			*counts = c
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("imports: write rows up to %d: %w", read+1, err)
+			stop()
+			return false, fmt.Errorf("imports: write rows up to %d: %w", read+1, err)
 		}
 		if progress != nil {
 			progress(*counts)
@@ -290,17 +304,55 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 			// The contacts table grows fast: keep PostgreSQL's plans on its indexes.
 			nextAnalyze *= 4
 			if err := s.db.Analyze(ctx, "contacts", "list_members"); err != nil {
-				return err
+				stop()
+				return false, err
 			}
 		}
-		ch.Rows, ch.Rejects, ch.Merged = ch.Rows[:0], ch.Rejects[:0], 0
+		if ch.last {
+			return true, nil
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			stop()
+			return false, nil
+		}
+	}
+	if readErr == nil {
+		readErr = ctx.Err() // the reader ends early only on an error
+	}
+	return false, readErr
+}
+
+// chunk is a chunk of rows read, and whether the file ends with it.
+type chunk struct {
+	store.ImportChunk
+	last bool
+}
+
+// read reads the rows of cv after the first skip, normalised by p, and
+// sends them to out in chunks of ChunkRows (rows and rejects), each a
+// fresh copy of ch with its rows; duplicates within a chunk are merged. The
+// last chunk, maybe empty, says so. It returns early only with an error:
+// ctx's, or the file's.
+func (s *Service) read(ctx context.Context, cv *csv.Reader, cr *countingReader, p *parser, skip int64,
+	ch store.ImportChunk, out chan<- chunk) error {
+	chunkRows := max(s.ChunkRows, 1)
+	byPhone, byExt := map[string]int{}, map[string]int{}
+	var read int64
+	send := func(last bool) error {
+		ch.RowsRead, ch.Bytes = read, cr.n
+		select {
+		case out <- chunk{ImportChunk: ch, last: last}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		ch.Rows, ch.Rejects, ch.Merged = make([]store.ImportRow, 0, len(ch.Rows)), nil, 0
 		clear(byPhone)
 		clear(byExt)
 		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return false, err
+			return err
 		}
 		rec, err := cv.Read()
 		if errors.Is(err, io.EOF) {
@@ -314,7 +366,7 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return false, fmt.Errorf("imports: read row %d: %w", line, err)
+				return fmt.Errorf("imports: read row %d: %w", line, err)
 			}
 			ch.Rejects = append(ch.Rejects, store.ImportReject{Line: line, Reason: ReasonMalformed, Raw: p.raw(rec)})
 		} else if row, reason := p.row(rec, line); reason != "" {
@@ -339,18 +391,12 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 			}
 		}
 		if len(ch.Rows)+len(ch.Rejects) >= chunkRows {
-			if err := flush(); err != nil {
-				return false, err
-			}
-			if !deadline.IsZero() && time.Now().After(deadline) {
-				return false, nil
+			if err := send(false); err != nil {
+				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return false, err
-	}
-	return true, nil
+	return send(true)
 }
 
 func clone(m map[string]int64) map[string]int64 {

@@ -29,6 +29,15 @@ func (d Dialect) ids(ids []int64) any {
 	return jsonArray(ids)
 }
 
+// texts is the argument of a bulk statement that takes a list of strings: a
+// text array on PostgreSQL, a JSON array on SQLite.
+func (d Dialect) texts(s []string) any {
+	if d.columnar() {
+		return s
+	}
+	return jsonArray(s)
+}
+
 var dollarParam = regexp.MustCompile(`\$(\d+)`)
 
 // rebind turns the $N placeholders of the common queries into the form the

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/recado-sms/recado/internal/sms"
 )
@@ -224,17 +227,6 @@ type ImportChunk struct {
 	Bytes    int64 // bytes read up to the end of this chunk
 }
 
-type importJSON struct {
-	ID     int64             `json:"id,omitempty"`
-	Name   string            `json:"n"`
-	Phone  string            `json:"p"`
-	Line   string            `json:"l"`
-	Owner  *int64            `json:"o,omitempty"`
-	Ext    *string           `json:"x,omitempty"`
-	Fields map[string]string `json:"f,omitempty"`
-	Tags   []string          `json:"t,omitempty"`
-}
-
 // ApplyImportChunk writes a chunk of imported contacts with a few set-based
 // statements: contacts with the row's external id, or else its phone, are
 // updated (fields merged, tags added, a non-empty name replaces the old);
@@ -244,7 +236,7 @@ type importJSON struct {
 // ("external_id_conflict"). The rejects and, with an import record, its
 // progress are written in the same transaction. counts is updated.
 func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *ImportCounts) error {
-	bq := tx.db.bq()
+	d, iq := tx.db.dialect, tx.db.iq()
 	phones := make([]string, 0, len(ch.Rows))
 	exts := []string{}
 	for _, r := range ch.Rows {
@@ -259,7 +251,7 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 	}
 	byPhone, byExt := map[string]existing{}, map[string]existing{}
 	if len(ch.Rows) > 0 {
-		rows, err := tx.QueryContext(ctx, bq.existingForImport, jsonArray(phones), jsonArray(exts))
+		rows, err := tx.QueryContext(ctx, iq.existing, d.texts(phones), d.texts(exts))
 		if err != nil {
 			return wrapDBErr("import: existing contacts", err)
 		}
@@ -280,15 +272,11 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 		}
 	}
 	rejects := ch.Rejects
-	var updates, inserts []importJSON
+	var updates, inserts []importRow
 	var ids []int64
 	taken := map[int64]bool{}
+	var buf []byte
 	for _, r := range ch.Rows {
-		j := importJSON{Name: r.Name, Phone: r.Phone, Line: r.LineType, Owner: r.OwnerID, Fields: r.Fields, Tags: r.Tags}
-		if r.ExternalID != "" {
-			x := r.ExternalID
-			j.Ext = &x
-		}
 		target := int64(0)
 		if e, ok := byExt[r.ExternalID]; ok && r.ExternalID != "" {
 			if p, ok := byPhone[r.Phone]; ok && p.id != e.id {
@@ -303,35 +291,40 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 			}
 			target = p.id
 		}
+		if target != 0 && taken[target] {
+			rejects = append(rejects, ImportReject{Line: r.Line, Reason: "phone_conflict", Raw: r.Raw})
+			continue
+		}
+		var row importRow
+		row, buf = newImportRow(target, r, buf)
 		if target != 0 {
-			if taken[target] {
-				rejects = append(rejects, ImportReject{Line: r.Line, Reason: "phone_conflict", Raw: r.Raw})
-				continue
-			}
 			taken[target] = true
-			j.ID = target
-			updates = append(updates, j)
+			updates = append(updates, row)
 			ids = append(ids, target)
 		} else {
-			inserts = append(inserts, j)
+			inserts = append(inserts, row)
 		}
 	}
 	now := tx.db.now()
 	if len(updates) > 0 {
-		if _, err := tx.ExecContext(ctx, bq.updateImported, jsonArray(updates), now); err != nil {
+		if err := tx.writeImported(ctx, iq.update, updates, now, true, nil); err != nil {
 			return contactErr("import: update contacts", err)
 		}
 	}
 	if len(inserts) > 0 {
-		got, err := tx.ids(ctx, "import: insert contacts", bq.insertImported, jsonArray(inserts), now)
-		if err != nil {
+		// The new ids are asked for only when the contacts join a list:
+		// SQLite keeps the rows a statement returns until it ends.
+		into := &ids
+		if ch.ListID == nil {
+			into = nil
+		}
+		if err := tx.writeImported(ctx, iq.insert, inserts, now, false, into); err != nil {
 			return contactErr("import: insert contacts", err)
 		}
-		ids = append(ids, got...)
 	}
-	if ch.ListID != nil {
-		if err := tx.AddMembers(ctx, *ch.ListID, ids); err != nil {
-			return err
+	if ch.ListID != nil && len(ids) > 0 {
+		if _, err := tx.ExecContext(ctx, iq.members, d.ids(ids), *ch.ListID); err != nil {
+			return wrapDBErr("import: add members", err)
 		}
 	}
 	counts.Rows, counts.Bytes = ch.RowsRead, ch.Bytes
@@ -349,11 +342,7 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 		return nil
 	}
 	if len(rejects) > 0 {
-		rows := make([][3]any, len(rejects))
-		for i, r := range rejects {
-			rows[i] = [3]any{r.Line, r.Reason, r.Raw}
-		}
-		if _, err := tx.ExecContext(ctx, bq.insertRejects, jsonArray(rows), ch.ImportID); err != nil {
+		if _, err := tx.ExecContext(ctx, iq.rejects, append(rejectRows(d, rejects), ch.ImportID)...); err != nil {
 			return wrapDBErr("import: rejects", err)
 		}
 	}
@@ -362,6 +351,301 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 merged = $6, rejected = $7, rejected_by = $8, updated_at = $9 WHERE id = $1`),
 		ch.ImportID, counts.Rows, counts.Bytes, counts.Inserted, counts.Updated, counts.Merged, counts.Rejects, string(by), now)
 	return wrapDBErr("import: progress", err)
+}
+
+// importQueries are the statements ApplyImportChunk runs; sql_bulk_sqlite.go
+// and sql_bulk_postgres.go hold one set each, under the same names.
+type importQueries struct {
+	// existing takes the chunk's phones and external ids (Dialect.texts) and
+	// returns the contacts having either: id, phone, external id or ''.
+	existing string
+	// update and insert take importRow values (writeImported) and the time:
+	// ?1 on SQLite, after the column arrays on PostgreSQL. insert returns
+	// the new contacts' ids when its returning clause is added.
+	update, insert rowsStatement
+	// members takes contact ids (Dialect.ids), then the list's id.
+	members string
+	// rejects takes rejectRows, then the import's id.
+	rejects string
+}
+
+// rowsStatement is a statement over many rows. On a columnar dialect it is
+// head alone, the rows bound as one array per column. On SQLite it is head,
+// then row once per row (comma-separated), then tail: each value bound as a
+// parameter of its own, read by SQLite without JSON to decode. Then come
+// onConflict, if it is not left out (see writeImported), and returning, if
+// the statement's rows are wanted.
+type rowsStatement struct {
+	head, row, tail       string
+	onConflict, returning string
+}
+
+// text is the statement for n rows, with its conflict clause or not, with
+// its returning clause or not.
+func (q rowsStatement) text(n int, onConflict, returning bool) string {
+	ret := ""
+	if onConflict {
+		ret = q.onConflict
+	}
+	if returning {
+		ret += q.returning
+	}
+	if q.row == "" {
+		return q.head + q.tail + ret
+	}
+	var b strings.Builder
+	b.Grow(len(q.head) + n*(len(q.row)+1) + len(q.tail) + len(ret))
+	b.WriteString(q.head)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(q.row)
+	}
+	b.WriteString(q.tail)
+	b.WriteString(ret)
+	return b.String()
+}
+
+func (db *DB) iq() *importQueries {
+	if db.dialect == SQLite {
+		return &sqliteImport
+	}
+	return &postgresImport
+}
+
+// maxImportBatch is the most rows one SQLite statement of an import binds
+// (9 parameters each, far below SQLite's 32766).
+const maxImportBatch = 512
+
+// importBatches splits n rows into the batch sizes SQLite's statements
+// take: as many of maxImportBatch as fit, then powers of two. Only a few
+// statement texts are ever prepared, and each is kept by the connection's
+// statement cache.
+func importBatches(n int) []int {
+	var out []int
+	for ; n >= maxImportBatch; n -= maxImportBatch {
+		out = append(out, maxImportBatch)
+	}
+	for size := maxImportBatch / 2; size > 0; size /= 2 {
+		if n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}
+
+// importRow is a contact to write, as its statement binds it.
+type importRow struct {
+	id                int64 // the contact updated; 0 for a new one
+	name, phone, line string
+	owner             int64  // 0: none
+	ext               string // "": none
+	fields, tags      string // JSON; "" when the row has none
+}
+
+// newImportRow encodes r, to update contact id (0: to insert it), using buf
+// for the JSON of its fields and tags; it returns buf for the next row.
+func newImportRow(id int64, r ImportRow, buf []byte) (importRow, []byte) {
+	row := importRow{id: id, name: r.Name, phone: r.Phone, line: r.LineType, ext: r.ExternalID}
+	if r.OwnerID != nil {
+		row.owner = *r.OwnerID
+	}
+	if len(r.Fields) > 0 {
+		buf = appendJSONObject(buf[:0], r.Fields)
+		row.fields = string(buf)
+	}
+	if len(r.Tags) > 0 {
+		buf = appendJSONArray(buf[:0], r.Tags)
+		row.tags = string(buf)
+	}
+	return row, buf
+}
+
+// writeImported runs q over rows: keyed, each row binds its contact's id
+// first (an update). With ids, q returns the ids of the rows it wrote, which
+// are appended to ids. PostgreSQL takes all the rows at once, one array per
+// column; SQLite a batch at a time (importBatches), each value a parameter.
+//
+// PostgreSQL runs an insert without its conflict clause first, in a
+// savepoint: ON CONFLICT costs every row a speculative insertion (a fifth
+// of the statement's time), and the rows to insert were found missing in
+// this transaction, so only a contact created meanwhile by another one
+// conflicts. Then the insert is run again, with its clause.
+func (tx *Tx) writeImported(ctx context.Context, q rowsStatement, rows []importRow, now time.Time, keyed bool, ids *[]int64) error {
+	run := func(text string, args []any) error {
+		if ids == nil {
+			_, err := tx.ExecContext(ctx, text, args...)
+			return err
+		}
+		got, err := tx.ids(ctx, "import: write contacts", text, args...)
+		*ids = append(*ids, got...)
+		return err
+	}
+	if tx.db.dialect.columnar() {
+		n := len(rows)
+		cid, owner := make([]int64, n), make([]int64, n)
+		name, phone, line, ext, fields, tags := make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n)
+		for i, r := range rows {
+			cid[i], name[i], phone[i], line[i], owner[i], ext[i], fields[i], tags[i] =
+				r.id, r.name, r.phone, r.line, r.owner, r.ext, r.fields, r.tags
+		}
+		args := []any{name, phone, line, owner, ext, fields, tags, now}
+		if keyed {
+			args = append([]any{cid}, args...)
+		}
+		if q.onConflict == "" {
+			return run(q.text(n, false, ids != nil), args)
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT import_rows`); err != nil {
+			return err
+		}
+		was := 0
+		if ids != nil {
+			was = len(*ids)
+		}
+		err := run(q.text(n, false, ids != nil), args)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT import_rows`)
+			return err
+		}
+		if !isUniqueViolation(err) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT import_rows`); err != nil {
+			return err
+		}
+		if ids != nil {
+			*ids = (*ids)[:was]
+		}
+		return run(q.text(n, true, ids != nil), args)
+	}
+	const perRow = 8
+	args := make([]any, 0, 1+perRow*min(len(rows), maxImportBatch))
+	for _, size := range importBatches(len(rows)) {
+		args = append(args[:0], now)
+		for _, r := range rows[:size] {
+			var owner, ext, fields, tags any
+			if r.owner != 0 {
+				owner = r.owner
+			}
+			if r.ext != "" {
+				ext = r.ext
+			}
+			if r.fields != "" {
+				fields = r.fields
+			}
+			if r.tags != "" {
+				tags = r.tags
+			}
+			if keyed {
+				args = append(args, r.id)
+			}
+			args = append(args, r.name, r.phone, r.line, owner, ext, fields, tags)
+		}
+		if err := run(q.text(size, true, ids != nil), args); err != nil {
+			return err
+		}
+		rows = rows[size:]
+	}
+	return nil
+}
+
+// rejectRows is the rows argument of the rejects statement: one JSON array
+// of [row, reason, line] rows, or on a columnar dialect the three columns
+// as arrays.
+func rejectRows(d Dialect, rejects []ImportReject) []any {
+	if d.columnar() {
+		lines, reasons, raws := make([]int64, len(rejects)), make([]string, len(rejects)), make([]string, len(rejects))
+		for i, r := range rejects {
+			lines[i], reasons[i], raws[i] = int64(r.Line), r.Reason, r.Raw
+		}
+		return []any{lines, reasons, raws}
+	}
+	rows := make([][3]any, len(rejects))
+	for i, r := range rejects {
+		rows[i] = [3]any{r.Line, r.Reason, r.Raw}
+	}
+	return []any{jsonArray(rows)}
+}
+
+// appendJSONObject appends m as a JSON object, its keys sorted, as
+// encoding/json writes it.
+func appendJSONObject(b []byte, m map[string]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONArray appends s as a JSON array of strings.
+func appendJSONArray(b []byte, s []string) []byte {
+	b = append(b, '[')
+	for i, v := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, v)
+	}
+	return append(b, ']')
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD (as
+// encoding/json does), everything else as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // ImportRejects returns an import's rejected rows after row number after, in

@@ -1,37 +1,12 @@
 package store
 
-// postgresBulk holds the PostgreSQL side of contact imports, lists, filters
-// and campaigns (sql_bulk_sqlite.go has the same names). Rows travel as one
-// JSON array read with json_to_recordset or json_array_elements.
+// postgresBulk holds the PostgreSQL side of lists, filters and campaigns
+// (sql_bulk_sqlite.go has the same names). Rows travel as one JSON array
+// read with json_array_elements.
 var postgresBulk = bulkQueries{
 	tagHas:     `EXISTS (SELECT 1 FROM json_array_elements_text(c.tags::json) AS t WHERE t = %s)`,
 	fieldValue: `coalesce(c.fields::json ->> %s, '')`,
 	like:       `%s ILIKE %s ESCAPE '\'`,
-
-	existingForImport: `SELECT id, phone, coalesce(external_id, '') FROM contacts
-WHERE phone IN (SELECT json_array_elements_text($1::json)) OR external_id IN (SELECT json_array_elements_text($2::json))`,
-
-	updateImported: `
-UPDATE contacts
-SET name = CASE WHEN j.n <> '' THEN j.n ELSE contacts.name END,
-    phone = j.p,
-    line_type = j.l,
-    owner_id = coalesce(j.o, contacts.owner_id),
-    external_id = coalesce(j.x, contacts.external_id),
-    fields = CASE WHEN j.f IS NULL THEN contacts.fields ELSE (contacts.fields::jsonb || j.f)::text END,
-    tags = CASE WHEN j.t IS NULL THEN contacts.tags ELSE
-           (SELECT coalesce(jsonb_agg(v ORDER BY v), '[]'::jsonb)::text
-            FROM (SELECT jsonb_array_elements_text(contacts.tags::jsonb) AS v UNION SELECT jsonb_array_elements_text(j.t)) AS u) END,
-    updated_at = $2
-FROM json_to_recordset($1::json) AS j(id bigint, n text, p text, l text, o bigint, x text, f jsonb, t jsonb)
-WHERE contacts.id = j.id`,
-
-	insertImported: `
-INSERT INTO contacts (name, phone, line_type, owner_id, external_id, fields, tags, created_at, updated_at)
-SELECT j.n, j.p, j.l, j.o, j.x, coalesce(j.f::text, '{}'), coalesce(j.t::text, '[]'), $2, $2
-FROM json_to_recordset($1::json) AS j(n text, p text, l text, o bigint, x text, f jsonb, t jsonb)
-ON CONFLICT (phone) DO UPDATE SET fields = (contacts.fields::jsonb || excluded.fields::jsonb)::text, updated_at = excluded.updated_at
-RETURNING id`,
 
 	addMembers: `INSERT INTO list_members (list_id, contact_id)
 SELECT $2, j::bigint FROM json_array_elements_text($1::json) AS j
@@ -40,10 +15,6 @@ ON CONFLICT DO NOTHING`,
 	removeMembers: `DELETE FROM list_members WHERE list_id = $2 AND contact_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
 
 	countContactIDs: `SELECT count(*) FROM contacts WHERE id IN (SELECT json_array_elements_text($1::json)::bigint)`,
-
-	insertRejects: `INSERT INTO import_rejects (import_id, row_num, reason, line)
-SELECT $2, (j->>0)::bigint, j->>1, j->>2 FROM json_array_elements($1::json) AS j
-ON CONFLICT DO NOTHING`,
 
 	campaignQueries: campaignQueries{
 		markSkipped: `UPDATE campaign_recipients SET status = 'skipped', reason = $3
@@ -56,4 +27,53 @@ WHERE campaign_id = $1 AND contact_id IN (SELECT json_array_elements_text($2::js
 		contactsAfter: ` AND c.id > $2`,
 		hourBucket:    `to_char(date_trunc('hour', m.delivered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`,
 	},
+}
+
+// postgresImport holds the PostgreSQL side of contact imports
+// (sql_bulk_sqlite.go has the same names). Rows travel as one typed array
+// per column read with unnest, each value already of its type; a row's
+// fields and tags are JSON text, ” when it has none (and 0 an owner, ”
+// an external id, when none).
+var postgresImport = importQueries{
+	// Two index scans: with OR, PostgreSQL read the whole table for each
+	// chunk (an import quadratic in the contacts it holds).
+	existing: `SELECT id, phone, coalesce(external_id, '') FROM contacts WHERE phone = ANY($1::text[])
+UNION ALL
+SELECT id, phone, external_id FROM contacts WHERE external_id = ANY($2::text[])`,
+
+	update: rowsStatement{head: `
+UPDATE contacts
+SET name = CASE WHEN r.n <> '' THEN r.n ELSE contacts.name END,
+    phone = r.p,
+    line_type = r.l,
+    owner_id = coalesce(nullif(r.o, 0), contacts.owner_id),
+    external_id = coalesce(nullif(r.x, ''), contacts.external_id),
+    fields = CASE WHEN r.f = '' THEN contacts.fields ELSE (contacts.fields::jsonb || r.f::jsonb)::text END,
+    tags = CASE WHEN r.t = '' THEN contacts.tags ELSE
+           (SELECT coalesce(jsonb_agg(v ORDER BY v), '[]'::jsonb)::text
+            FROM (SELECT jsonb_array_elements_text(contacts.tags::jsonb) AS v
+                  UNION SELECT jsonb_array_elements_text(r.t::jsonb)) AS u) END,
+    updated_at = $9
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+     AS r(id, n, p, l, o, x, f, t)
+WHERE contacts.id = r.id`},
+
+	// Fields and tags are stored as jsonb writes them, as before.
+	insert: rowsStatement{head: `
+INSERT INTO contacts (name, phone, line_type, owner_id, external_id, fields, tags, created_at, updated_at)
+SELECT r.n, r.p, r.l, nullif(r.o, 0), nullif(r.x, ''),
+       coalesce(nullif(r.f, '')::jsonb::text, '{}'), coalesce(nullif(r.t, '')::jsonb::text, '[]'), $8, $8
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[]) AS r(n, p, l, o, x, f, t)`,
+		onConflict: `
+ON CONFLICT (phone) DO UPDATE SET fields = (contacts.fields::jsonb || excluded.fields::jsonb)::text, updated_at = excluded.updated_at`,
+		returning: `
+RETURNING id`},
+
+	members: `INSERT INTO list_members (list_id, contact_id)
+SELECT $2, id FROM unnest($1::bigint[]) AS id
+ON CONFLICT DO NOTHING`,
+
+	rejects: `INSERT INTO import_rejects (import_id, row_num, reason, line)
+SELECT $4, r.n, r.reason, r.line FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(n, reason, line)
+ON CONFLICT DO NOTHING`,
 }
