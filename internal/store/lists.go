@@ -13,14 +13,13 @@ import (
 	"github.com/recado-sms/recado/internal/sms"
 )
 
-// bulkQueries are the statements of imports, lists, filters and campaigns
-// that differ by dialect (sql_bulk_sqlite.go, sql_bulk_postgres.go).
+// bulkQueries are the statements of lists, filters and campaigns that
+// differ by dialect (sql_bulk_sqlite.go, sql_bulk_postgres.go); imports
+// have theirs in importQueries.
 type bulkQueries struct {
 	tagHas, fieldValue, like string
 
-	existingForImport, updateImported, insertImported string
-	addMembers, removeMembers, insertRejects          string
-	countContactIDs                                   string
+	addMembers, removeMembers, countContactIDs string
 
 	campaignQueries
 }
