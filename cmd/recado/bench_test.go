@@ -22,7 +22,7 @@ func TestBenchCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"webhooks/s", "messages/s", "load average", "exactly once"} {
+	for _, want := range []string{"reports/s", "messages/s", "load average", "exactly once"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("no %q in the output:\n%s", want, stdout.String())
 		}

@@ -89,7 +89,11 @@ func runWebhooks(ctx context.Context, env *Env, m *Meter, n, concurrency int) ([
 	if got := after[sms.StateDelivered] - before[sms.StateDelivered]; got != int64(n) {
 		return nil, fmt.Errorf("%d webhooks answered 200, yet %d messages became delivered", n, got)
 	}
-	return []string{fmt.Sprintf("all %d messages delivered once their webhook was answered (%d webhooks of up to %d reports)", n, calls, per)}, nil
+	shape := "one report each, Kolmeya's flat shape"
+	if per > 1 {
+		shape = fmt.Sprintf("up to %d reports each, Kolmeya's documented shape", per)
+	}
+	return []string{fmt.Sprintf("all %d messages delivered once their webhook was answered (%d webhooks, %s)", n, calls, shape)}, nil
 }
 
 // statusWebhook appends to b the body of a webhook reporting messages
