@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -563,6 +564,53 @@ func TestInbox(t *testing.T) {
 		m, _ := f.db.GetMessage(ctx, mine[0].ID)
 		if m.ReadAt == nil {
 			t.Fatal("read_at not set")
+		}
+	})
+}
+
+// TestOverlappingReportsAtOnce: calls that report the same messages, in
+// opposite orders, by provider id and by reference, all at once (two
+// appliers on PostgreSQL may lock the same rows in another order; a
+// deadlock's victim runs again): every call succeeds and each message is
+// delivered once.
+func TestOverlappingReportsAtOnce(t *testing.T) {
+	storetest.Dialects(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		f := newFixture(t, dsn)
+		ms, batch := f.submit(t, 60)
+		if err := f.d.sendBatch(ctx, batch, false); err != nil {
+			t.Fatal(err)
+		}
+		sent := f.states(t, ms)
+		n := len(sent)
+		errs := make(chan error, 4*n)
+		for round := range 4 {
+			for i := range n {
+				a, b := sent[i], sent[(i+1)%n]
+				if (i+round)%2 == 1 {
+					a, b = b, a
+				}
+				ups := []provider.StatusUpdate{{ProviderMessageID: a.ProviderMessageID, State: sms.StateDelivered},
+					{ProviderMessageID: b.ProviderMessageID, State: sms.StateDelivered}}
+				if round%2 == 1 { // by reference: the general path, rows locked by id
+					ups = []provider.StatusUpdate{{Reference: a.Reference, State: sms.StateDelivered},
+						{Reference: b.Reference, State: sms.StateDelivered}}
+				}
+				go func() { errs <- f.d.ApplyStatuses(ctx, "mock", sms.SourceWebhook, ups) }()
+			}
+		}
+		for range 4 * n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range f.states(t, ms) {
+			if m.State != sms.StateDelivered {
+				t.Fatalf("message %d is %s", m.ID, m.State)
+			}
+			if got := eventStates(t, f.db, m.ID); strings.Count(got, "delivered/") != 1 {
+				t.Fatalf("message %d events %s, want one delivered", m.ID, got)
+			}
 		}
 	})
 }

@@ -324,6 +324,14 @@ func DBError(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// IsTxConflict reports whether err ended a transaction that may simply be
+// run again: PostgreSQL chose it as a deadlock's victim (40P01) or could
+// not serialise it with another (40001). SQLite's one writer has neither.
+func IsTxConflict(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
 // isConnErr reports whether err says the database cannot be reached or
 // took the connection away (a restart, an administrator, a lock held too
 // long), rather than that the statement is wrong.

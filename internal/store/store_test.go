@@ -407,3 +407,55 @@ func TestDeletedMessagesTakeTheirEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestIsTxConflict: a deadlock between two transactions on PostgreSQL is a
+// conflict to run again; a constraint violation is not (nor on SQLite).
+func TestIsTxConflict(t *testing.T) {
+	openBoth(t, func(t *testing.T, db *store.DB, clk *clock) {
+		ctx := context.Background()
+		a, err := db.CreateContact(ctx, sms.Contact{Name: "A", Phone: "+5511900000001"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := db.CreateContact(ctx, sms.Contact{Name: "B", Phone: "+5511900000002"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, dup := db.CreateContact(ctx, sms.Contact{Name: "A again", Phone: "+5511900000001"})
+		if dup == nil || store.IsTxConflict(dup) {
+			t.Fatalf("a duplicate phone: %v, conflict %v", dup, store.IsTxConflict(dup))
+		}
+		if db.Dialect() != store.Postgres {
+			return // one writer: no deadlock to make
+		}
+		// Each locks one contact, then wants the other's.
+		set := `UPDATE contacts SET name = name WHERE id = $1`
+		tx1, err := db.Writer().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx1.Rollback()
+		tx2, err := db.Writer().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx2.Rollback()
+		if _, err := tx1.ExecContext(ctx, set, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx2.ExecContext(ctx, set, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, 2)
+		go func() { _, err := tx1.ExecContext(ctx, set, b.ID); errs <- err }()
+		go func() { _, err := tx2.ExecContext(ctx, set, a.ID); errs <- err }()
+		e1, e2 := <-errs, <-errs
+		victim := e1
+		if victim == nil {
+			victim = e2
+		}
+		if victim == nil || !store.IsTxConflict(fmt.Errorf("wrapped: %w", victim)) {
+			t.Fatalf("a deadlock: %v, %v; want one of them a conflict", e1, e2)
+		}
+	})
+}
