@@ -123,10 +123,16 @@ WHERE messages.id = r.key AND messages.state || '' = 'sending'
 RETURNING messages.id, messages.reference, messages.contact_id`,
 
 	recordDelivered: `
+-- The rows are locked in the order of their ids first, as every other
+-- statement that locks messages does, so that two appliers with a report in
+-- common wait for each other instead of deadlocking.
+WITH r AS (SELECT DISTINCT ON (pmid) pmid, at FROM unnest($1::text[], $2::timestamptz[]) AS r(pmid, at)),
+     locked AS (SELECT m.id, r.at FROM messages m JOIN r ON m.provider = $3 AND m.provider_message_id = r.pmid
+                WHERE m.state = 'sent' ORDER BY m.id FOR UPDATE OF m)
 UPDATE messages
-SET state = 'delivered', delivered_at = r.at, sent_at = coalesce(sent_at, r.at), updated_at = $4
-FROM unnest($1::text[], $2::timestamptz[]) AS r(pmid, at)
-WHERE messages.provider = $3 AND messages.provider_message_id = r.pmid AND messages.state = 'sent'
+SET state = 'delivered', delivered_at = locked.at, sent_at = coalesce(sent_at, locked.at), updated_at = $4
+FROM locked
+WHERE messages.id = locked.id AND messages.state = 'sent'
 RETURNING messages.id, messages.provider_message_id`,
 
 	insertReplies: `
