@@ -110,27 +110,32 @@ func (d *Dispatcher) submitLoop() {
 			}
 		}
 		take(first)
+		// Take the calls waiting; under load, wait for more until the
+		// linger ends, then take those waiting still.
+		var linger *time.Timer
 		if busy {
-			linger := time.NewTimer(groupLinger)
-		wait:
-			for n < maxGroupedMessages {
-				select {
-				case c := <-d.submitCh:
-					take(c)
-				case <-linger.C:
-					break wait
-				}
-			}
-			linger.Stop()
+			linger = time.NewTimer(groupLinger)
 		}
-	drain:
+	collect:
 		for n < maxGroupedMessages {
 			select {
 			case c := <-d.submitCh:
 				take(c)
+				continue
 			default:
-				break drain
 			}
+			if linger == nil {
+				break collect
+			}
+			select {
+			case c := <-d.submitCh:
+				take(c)
+			case <-linger.C:
+				linger = nil
+			}
+		}
+		if linger != nil {
+			linger.Stop()
 		}
 		if len(calls) > 0 {
 			d.storeGroup(calls)

@@ -268,18 +268,17 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 	// while this one writes the chunk before: the two overlap, each with a
 	// core. Memory stays bounded: the reader waits with one chunk ready.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	chunks := make(chan chunk)
 	var readErr error
 	go func() {
 		defer close(chunks)
 		readErr = s.read(ctx, cv, cr, p, skip, store.ImportChunk{ImportID: importID, ListID: listID}, chunks)
 	}()
-	stop := func() {
+	defer func() {
 		cancel()
 		for range chunks { // let the reader end
 		}
-	}
+	}()
 	var read int64
 	nextAnalyze := int64(20000)
 	for ch := range chunks {
@@ -294,7 +293,6 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 			return nil
 		})
 		if err != nil {
-			stop()
 			return false, fmt.Errorf("imports: write rows up to %d: %w", read+1, err)
 		}
 		if progress != nil {
@@ -304,7 +302,6 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 			// The contacts table grows fast: keep PostgreSQL's plans on its indexes.
 			nextAnalyze *= 4
 			if err := s.db.Analyze(ctx, "contacts", "list_members"); err != nil {
-				stop()
 				return false, err
 			}
 		}
@@ -312,7 +309,6 @@ func (s *Service) run(ctx context.Context, importID int64, listID *int64, r io.R
 			return true, nil
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
-			stop()
 			return false, nil
 		}
 	}

@@ -322,9 +322,9 @@ func (tx *Tx) ApplyImportChunk(ctx context.Context, ch ImportChunk, counts *Impo
 			return contactErr("import: insert contacts", err)
 		}
 	}
-	if ch.ListID != nil && len(ids) > 0 {
-		if _, err := tx.ExecContext(ctx, iq.members, d.ids(ids), *ch.ListID); err != nil {
-			return wrapDBErr("import: add members", err)
+	if ch.ListID != nil {
+		if err := tx.AddMembers(ctx, *ch.ListID, ids); err != nil {
+			return err
 		}
 	}
 	counts.Rows, counts.Bytes = ch.RowsRead, ch.Bytes
@@ -363,8 +363,6 @@ type importQueries struct {
 	// ?1 on SQLite, after the column arrays on PostgreSQL. insert returns
 	// the new contacts' ids when its returning clause is added.
 	update, insert rowsStatement
-	// members takes contact ids (Dialect.ids), then the list's id.
-	members string
 	// rejects takes rejectRows, then the import's id.
 	rejects string
 }

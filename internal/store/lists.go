@@ -184,7 +184,7 @@ func (tx *Tx) AddMembers(ctx context.Context, listID int64, contactIDs []int64) 
 	if len(contactIDs) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, tx.db.bq().addMembers, jsonArray(contactIDs), listID); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.db.bq().addMembers, tx.db.dialect.ids(contactIDs), listID); err != nil {
 		return wrapDBErr("add members", err)
 	}
 	return nil

@@ -9,7 +9,7 @@ var postgresBulk = bulkQueries{
 	like:       `%s ILIKE %s ESCAPE '\'`,
 
 	addMembers: `INSERT INTO list_members (list_id, contact_id)
-SELECT $2, j::bigint FROM json_array_elements_text($1::json) AS j
+SELECT $2, id FROM unnest($1::bigint[]) AS id
 ON CONFLICT DO NOTHING`,
 
 	removeMembers: `DELETE FROM list_members WHERE list_id = $2 AND contact_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
@@ -68,10 +68,6 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::te
 ON CONFLICT (phone) DO UPDATE SET fields = (contacts.fields::jsonb || excluded.fields::jsonb)::text, updated_at = excluded.updated_at`,
 		returning: `
 RETURNING id`},
-
-	members: `INSERT INTO list_members (list_id, contact_id)
-SELECT $2, id FROM unnest($1::bigint[]) AS id
-ON CONFLICT DO NOTHING`,
 
 	rejects: `INSERT INTO import_rejects (import_id, row_num, reason, line)
 SELECT $4, r.n, r.reason, r.line FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(n, reason, line)

@@ -68,9 +68,6 @@ ON CONFLICT (phone) DO UPDATE SET fields = json_patch(contacts.fields, excluded.
 RETURNING id`,
 	},
 
-	members: `INSERT OR IGNORE INTO list_members (list_id, contact_id)
-SELECT ?2, value FROM json_each(?1)`,
-
 	rejects: `INSERT OR IGNORE INTO import_rejects (import_id, row_num, reason, line)
 SELECT ?2, j.value->>0, j.value->>1, j.value->>2 FROM jsonb_each(?1) AS j`,
 }
